@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "log.h"
+#include "runtime.h"
+
+int verb_configure(int argc, char *argv[]) {
+        return log_error_errno(-EOPNOTSUPP, "agent-runtime configure: not implemented yet.");
+}
