@@ -1,0 +1,184 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+#
+# A tiny TAP library for the end-to-end cases in this folder. A case is a
+# self-contained bash script tests/vm/e2e/NN-name.sh that sources this file,
+# calls the check functions and ends with `finish`:
+#
+#     . "$(dirname "$0")/lib.sh"
+#     check "systemd is PID 1" test "$(cat /proc/1/comm)" = systemd
+#     check_output "unit is generated" 'ExecStart=' systemctl cat agent@demo
+#     check_fails "unknown agent is refused" 'not defined' systemctl start agent@nope
+#     finish
+#
+# Every check prints exactly one "ok N - …" or "not ok N - …" line; on failure
+# the command, its exit status and the tail of its output follow as "#" lines.
+# `finish` prints the plan and exits non-zero if anything failed or nothing was
+# checked, so a case can never pass by asserting nothing.
+#
+# A case declares what it needs in a header line, read by the runners:
+#     # needs: vm            (dm-crypt, AppArmor, cgroup controllers: VM only)
+# Without such a line a case also runs in the fast nspawn tier.
+
+_tap_n=0
+_tap_failed=0
+_tap_skipped=0
+# How many trailing output lines a failed check shows.
+TAP_DIAG_LINES=${TAP_DIAG_LINES:-40}
+
+# Definitions live here; the suffix is the one the generator reads.
+AGENTS_DIR=${AGENTS_DIR:-/etc/agents}
+AGENT_SUFFIX=${AGENT_SUFFIX:-.agent}
+
+diag() {
+        local line
+        for line in "$@"; do
+                printf '%s\n' "$line" | sed 's/^/# /'
+        done
+}
+
+_tap_result() {
+        # $1: 0 = pass; $2: description; rest: diagnostics already formatted
+        _tap_n=$((_tap_n + 1))
+        if [ "$1" -eq 0 ]; then
+                printf 'ok %d - %s\n' "$_tap_n" "$2"
+        else
+                _tap_failed=$((_tap_failed + 1))
+                printf 'not ok %d - %s\n' "$_tap_n" "$2"
+        fi
+}
+
+_tap_show_failure() {
+        # $1: exit status, $2: output, rest: the command
+        local rc=$1 out=$2
+        shift 2
+        diag "command: $*" "exit status: $rc"
+        if [ -n "$out" ]; then
+                diag "output (last $TAP_DIAG_LINES lines):"
+                printf '%s\n' "$out" | tail -n "$TAP_DIAG_LINES" | sed 's/^/#   /'
+        fi
+}
+
+# check DESCRIPTION COMMAND [ARGS…]: passes when COMMAND exits 0.
+check() {
+        local desc=$1 out rc
+        shift
+        out=$("$@" 2>&1 </dev/null)
+        rc=$?
+        _tap_result "$rc" "$desc"
+        [ "$rc" -eq 0 ] || _tap_show_failure "$rc" "$out" "$@"
+        return "$rc"
+}
+
+# check_output DESCRIPTION REGEX COMMAND [ARGS…]: passes when COMMAND exits 0
+# and its combined stdout/stderr matches the extended REGEX (grep -E).
+check_output() {
+        local desc=$1 regex=$2 out rc
+        shift 2
+        out=$("$@" 2>&1 </dev/null)
+        rc=$?
+        if [ "$rc" -eq 0 ] && printf '%s\n' "$out" | grep -Eq -- "$regex"; then
+                _tap_result 0 "$desc"
+                return 0
+        fi
+        _tap_result 1 "$desc"
+        diag "expected output matching: $regex"
+        _tap_show_failure "$rc" "$out" "$@"
+        return 1
+}
+
+# check_fails DESCRIPTION REGEX COMMAND [ARGS…]: passes when COMMAND exits
+# non-zero and its output matches REGEX (an empty REGEX matches anything).
+check_fails() {
+        local desc=$1 regex=$2 out rc
+        shift 2
+        out=$("$@" 2>&1 </dev/null)
+        rc=$?
+        if [ "$rc" -ne 0 ] && { [ -z "$regex" ] || printf '%s\n' "$out" | grep -Eq -- "$regex"; }; then
+                _tap_result 0 "$desc"
+                return 0
+        fi
+        _tap_result 1 "$desc"
+        diag "expected failure with output matching: ${regex:-(anything)}"
+        _tap_show_failure "$rc" "$out" "$@"
+        return 1
+}
+
+# check_no_output DESCRIPTION REGEX COMMAND [ARGS…]: passes when COMMAND exits
+# 0 and nothing in its output matches REGEX (e.g. "no unit left behind").
+check_no_output() {
+        local desc=$1 regex=$2 out rc
+        shift 2
+        out=$("$@" 2>&1 </dev/null)
+        rc=$?
+        if [ "$rc" -eq 0 ] && ! printf '%s\n' "$out" | grep -Eq -- "$regex"; then
+                _tap_result 0 "$desc"
+                return 0
+        fi
+        _tap_result 1 "$desc"
+        diag "expected no output matching: $regex"
+        _tap_show_failure "$rc" "$out" "$@"
+        return 1
+}
+
+# skip DESCRIPTION REASON: a check that could not run here. It is reported as
+# a TAP skip, which every consumer counts apart from passes.
+skip() {
+        _tap_n=$((_tap_n + 1))
+        _tap_skipped=$((_tap_skipped + 1))
+        printf 'ok %d - %s # SKIP %s\n' "$_tap_n" "$1" "$2"
+}
+
+# bail REASON: the case cannot go on (a precondition is broken). Prints a
+# failing check so the suite notices, then the plan, and exits 1.
+bail() {
+        _tap_result 1 "precondition: $1"
+        finish
+}
+
+# finish: print the plan; exit 1 if a check failed or none ran.
+finish() {
+        printf '1..%d\n' "$_tap_n"
+        if [ "$_tap_failed" -gt 0 ]; then
+                diag "$_tap_failed of $_tap_n checks failed"
+                exit 1
+        fi
+        [ "$((_tap_n - _tap_skipped))" -gt 0 ] || { diag "no check ran"; exit 1; }
+        exit 0
+}
+
+# --- helpers for the cases ---------------------------------------------------
+
+_agents_written=()
+
+# write_agent NAME: writes stdin to the definition of agent NAME and
+# remembers it, so that the case's exit removes it again (cases must not
+# leak definitions into the cases that follow).
+write_agent() {
+        mkdir -p "$AGENTS_DIR"
+        cat >"$AGENTS_DIR/$1$AGENT_SUFFIX"
+        _agents_written+=("$AGENTS_DIR/$1$AGENT_SUFFIX")
+}
+
+_lib_cleanup() {
+        if [ "${#_agents_written[@]}" -gt 0 ]; then
+                rm -f -- "${_agents_written[@]}"
+                systemctl daemon-reload >/dev/null 2>&1 || true
+        fi
+}
+trap _lib_cleanup EXIT
+
+# reload: daemon-reload, which reruns the generators. A failure here means
+# every later check is meaningless, so it bails.
+reload() {
+        systemctl daemon-reload || bail "systemctl daemon-reload failed"
+}
+
+# journal_since_cursor: prints a cursor to pass to `journal_after CURSOR` so a
+# check only looks at the lines a step produced.
+journal_cursor() {
+        journalctl -n 0 --show-cursor -q 2>/dev/null | sed -n 's/^-- cursor: //p'
+}
+journal_after() {
+        journalctl -q --no-pager --after-cursor="$1" "${@:2}"
+}
