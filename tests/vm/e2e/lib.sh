@@ -24,7 +24,7 @@ _tap_n=0
 _tap_failed=0
 _tap_skipped=0
 # How many trailing output lines a failed check shows.
-TAP_DIAG_LINES=${TAP_DIAG_LINES:-40}
+TAP_DIAG_LINES=${TAP_DIAG_LINES:-20}
 
 # Definitions live here; the suffix is the one the generator reads.
 AGENTS_DIR=${AGENTS_DIR:-/etc/agents}

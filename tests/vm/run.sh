@@ -1,0 +1,206 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# run.sh: the end-to-end suite in a disposable qemu VM with systemd as PID 1.
+#
+#   tests/vm/run.sh [--keep] [--raw] [--script FILE]… BUILD_DIR [CASE…]
+#
+#   BUILD_DIR  a meson build directory of this project. If it does not exist
+#              it is set up with --prefix=/usr. It is compiled (ninja), then
+#              installed with DESTDIR into a staging folder that the guest
+#              copies over / before systemd starts. Any prefix works, since
+#              the staged tree lands verbatim; --prefix=/usr is what a
+#              distribution package uses and what the units expect.
+#   CASE       run only the cases whose file names start with CASE
+#              ("10", "10-units"); default: every tests/vm/e2e/[0-9]*.sh.
+#   --script FILE  run FILE (relative to the source tree or absolute inside
+#              it) instead of the e2e cases; may repeat.
+#   --raw      print the scripts' output as it is instead of merged TAP
+#              (used by demo/run for its transcript).
+#   --keep     keep the work folder (staging, results, console log).
+#
+# Output: one TAP stream on stdout (each case's checks renumbered and
+# prefixed with the case name), then the plan. Exit status 0 only if every
+# check passed, every case printed its full plan and the guest reported back;
+# 77 (with "1..0 # SKIP reason") when the test bed cannot run here.
+# The guest's console, journal, kernel log and per-case output are copied to
+# $AGENTCAGE_VM_RESULTS (default BUILD_DIR/vm-results).
+#
+# Environment:
+#   AGENTCAGE_VM_TIMEOUT   hard limit for the whole VM run, seconds (900)
+#   AGENTCAGE_VM_CACHE     image cache root (see build-image.sh)
+#   AGENTCAGE_VM_KVM=1     try KVM instead of TCG (stock kernels do not boot
+#                          on this kind of host's KVM; TCG is the default)
+#   AGENTCAGE_VM_VERBOSE=1 stream the guest console to stderr
+#   CI                     when set, missing host packages are installed
+#
+# The image is built on first use (~3 min) and cached by recipe hash; a boot
+# takes 30-50 s under TCG.
+
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+srcdir=$(cd "$here/../.." && pwd)
+. "$here/tap-merge.sh"
+
+keep= raw= scripts=()
+while [ $# -gt 0 ]; do
+        case $1 in
+        --keep) keep=1; shift ;;
+        --raw) raw=1; shift ;;
+        --script) scripts+=("$2"); shift 2 ;;
+        --help|-h) sed -n '3,40p' "$0"; exit 0 ;;
+        --) shift; break ;;
+        -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+        *) break ;;
+        esac
+done
+[ $# -ge 1 ] || { echo "usage: tests/vm/run.sh [--keep] [--raw] [--script FILE]… BUILD_DIR [CASE…]" >&2; exit 2; }
+build=$1
+shift
+timeout=${AGENTCAGE_VM_TIMEOUT:-900}
+log() { echo "vm: $*" >&2; }
+skip_all() { echo "1..0 # SKIP $*"; exit 77; }
+
+# --- host prerequisites -------------------------------------------------------
+[ "$(id -u)" -eq 0 ] || skip_all "needs root (mmdebstrap --mode=root, image cache)"
+missing=()
+command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+command -v mke2fs >/dev/null || missing+=(e2fsprogs)
+command -v meson >/dev/null || missing+=(meson)
+command -v ninja >/dev/null || missing+=(ninja-build)
+if [ ${#missing[@]} -gt 0 ]; then
+        if [ -n "${CI:-}" ]; then
+                log "installing ${missing[*]}"
+                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2 ||
+                        { echo "1..0 # apt-get install ${missing[*]} failed"; exit 1; }
+        else
+                skip_all "missing host packages: ${missing[*]} (apt-get install them, or set CI=1)"
+        fi
+fi
+
+# --- work folder, always cleaned up, qemu always killed ---------------------
+work=$(mktemp -d /var/tmp/agentcage-vm.XXXXXX)
+qpid= tailpid=
+cleanup() {
+        local rc=$?
+        [ -n "$qpid" ] && kill -KILL "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
+        [ -n "$tailpid" ] && kill "$tailpid" 2>/dev/null
+        if [ -n "$keep" ]; then
+                log "kept $work"
+        else
+                rm -rf --one-file-system "$work"
+        fi
+        exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM HUP
+
+t_start=$(date +%s)
+
+# --- build and stage the project --------------------------------------------
+if [ ! -f "$build/build.ninja" ]; then
+        log "setting up $build (--prefix=/usr)"
+        meson setup --prefix=/usr "$build" "$srcdir" >&2 || { tap_merge_fail "meson setup $build"; tap_merge_finish; exit 1; }
+fi
+prefix=$(meson introspect --buildoptions "$build" 2>/dev/null |
+         python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))' 2>/dev/null)
+[ "$prefix" = /usr ] || log "warning: $build has prefix '$prefix', not /usr; installing it as it is"
+ninja -C "$build" >&2 || { tap_merge_fail "building $build"; tap_merge_finish; exit 1; }
+mkdir -p "$work/staging/root" "$work/results"
+DESTDIR="$work/staging/root" meson install -C "$build" --no-rebuild --quiet >"$work/install.log" 2>&1 ||
+        { tap_merge_fail "meson install into the staging folder" "$(tail -20 "$work/install.log")"; tap_merge_finish; exit 1; }
+# Seeded definitions that the generator must meet at boot (e2e/00-boot.sh).
+cp -a "$here/seed/." "$work/staging/root/"
+t_staged=$(date +%s)
+
+# --- the image ------------------------------------------------------------------
+t0=$(date +%s)
+img=$("$here/build-image.sh") || { tap_merge_fail "building the VM image (tests/vm/build-image.sh)"; tap_merge_finish; exit 1; }
+t_image=$(($(date +%s) - t0))
+
+# --- what to run ---------------------------------------------------------------
+if [ ${#scripts[@]} -gt 0 ]; then
+        for s in "${scripts[@]}"; do
+                case $s in /*) s=${s#"$srcdir"/} ;; esac
+                [ -f "$srcdir/$s" ] || { echo "run.sh: no such script $s in $srcdir" >&2; exit 2; }
+                echo "$s"
+        done >"$work/results/request"
+else
+        cases=$(select_cases "$here/e2e" "$@") || exit 2
+        [ -n "$cases" ] || { tap_merge_fail "no e2e cases found in $here/e2e"; tap_merge_finish; exit 1; }
+        printf '%s\n' "$cases" | sed "s|^$srcdir/||" >"$work/results/request"
+fi
+: >"$work/results/settings"
+
+# --- boot ----------------------------------------------------------------------
+accel=(-accel tcg,thread=multi -cpu max)
+[ -n "${AGENTCAGE_VM_KVM:-}" ] && [ -w /dev/kvm ] && accel=(-accel kvm -cpu host)
+share() { echo "local,path=$1,mount_tag=agentcage-$2,security_model=none${3:+,$3}"; }
+qemu=(qemu-system-x86_64 "${accel[@]}" -smp 2 -m 2G
+      -display none -monitor none -serial stdio -no-reboot -snapshot
+      -kernel "$img/vmlinuz" -initrd "$img/initrd.img"
+      -append "$(cat "$img/cmdline") systemd.wants=agentcage-testbed.service"
+      -drive "file=$img/root.img,format=raw,if=virtio"
+      -nic user,model=virtio-net-pci
+      -virtfs "$(share "$srcdir" src readonly=on)"
+      -virtfs "$(share "$work/staging" staging readonly=on)"
+      -virtfs "$(share "$work/results" results)")
+log "booting ($(wc -l <"$work/results/request") scripts, timeout ${timeout}s, image $(basename "$img"))"
+t_boot=$(date +%s)
+"${qemu[@]}" </dev/null >"$work/console.log" 2>"$work/qemu.err" &
+qpid=$!
+if [ -n "${AGENTCAGE_VM_VERBOSE:-}" ]; then
+        tail -n +1 -f "$work/console.log" >&2 &
+        tailpid=$!
+fi
+timed_out=
+while kill -0 "$qpid" 2>/dev/null; do
+        if [ $(($(date +%s) - t_boot)) -ge "$timeout" ]; then
+                timed_out=1
+                log "timeout after ${timeout}s, killing qemu"
+                kill -KILL "$qpid"
+                break
+        fi
+        sleep 1
+done
+wait "$qpid" 2>/dev/null
+qrc=$?
+qpid=
+t_vm=$(($(date +%s) - t_boot))
+
+# --- results -------------------------------------------------------------------
+res=$work/results
+out=${AGENTCAGE_VM_RESULTS:-$build/vm-results}
+rm -rf "$out" && mkdir -p "$out" && cp -a "$res/." "$work/console.log" "$work/qemu.err" "$out/" 2>/dev/null
+{
+        echo "image: $img (built or found in ${t_image}s)"
+        echo "staging: $((t_staged - t_start))s"
+        echo "vm run (boot, scripts, poweroff): ${t_vm}s, qemu exit $qrc"
+        echo "total: $(($(date +%s) - t_start))s"
+} >"$out/timing.txt"
+
+rc=0
+if [ -n "$raw" ]; then
+        while IFS= read -r s; do
+                n=$(basename "$s" .sh)
+                [ -f "$res/$n.out" ] && cat "$res/$n.out"
+                [ "$(cat "$res/$n.rc" 2>/dev/null)" = 0 ] || rc=1
+        done <"$res/request"
+        [ -f "$res/done" ] || { log "the guest never reported back; console tail:"; tail -30 "$work/console.log" >&2; rc=1; }
+else
+        while IFS= read -r s; do
+                n=$(basename "$s" .sh)
+                tap_merge_case "$n" "$res/$n.out" "$res/$n.rc"
+        done <"$res/request"
+        if [ ! -f "$res/done" ]; then
+                tap_merge_fail "the guest reported back${timed_out:+ (killed after ${timeout}s)}" \
+                        "console tail:" "$(tail -25 "$work/console.log" | tr -d '\r')"
+        fi
+        tap_merge_finish || rc=1
+fi
+sed 's/^/vm: /' "$out/timing.txt" >&2
+[ -f "$res/boot.txt" ] && sed 's/^/vm: guest /' "$res/boot.txt" >&2
+log "logs in $out"
+exit "$rc"

@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+#
+# Host-side helpers shared by tests/vm/run.sh and tests/nspawn/run.sh: merge
+# the TAP of several case scripts into one renumbered TAP stream, so the whole
+# suite counts as one TAP test with one line per check.
+
+_merge_n=0
+_merge_failed=0
+
+# tap_merge_case NAME OUTFILE RCFILE: appends the checks of one case,
+# prefixed with NAME, and adds a failing line if the case's own plan is
+# missing or short, or it exited non-zero without a failing check.
+tap_merge_case() {
+        local name=$1 out=$2 rcfile=$3 rc line count=0 plan= failed=0 rest
+        if [ ! -f "$out" ]; then
+                _merge_emit 1 "$name: did not run (no output)"
+                return
+        fi
+        rc=$(cat "$rcfile" 2>/dev/null || echo missing)
+        while IFS= read -r line || [ -n "$line" ]; do
+                if [[ $line =~ ^(not\ )?ok\ [0-9]+(\ -)?\ ?(.*)$ ]]; then
+                        count=$((count + 1))
+                        rest=${BASH_REMATCH[3]}
+                        if [ -n "${BASH_REMATCH[1]}" ]; then
+                                failed=$((failed + 1))
+                                _merge_emit 1 "$name: $rest"
+                        else
+                                _merge_emit 0 "$name: $rest"
+                        fi
+                elif [[ $line =~ ^1\.\.([0-9]+) ]]; then
+                        plan=${BASH_REMATCH[1]}
+                elif [[ $line =~ ^# ]]; then
+                        printf '%s\n' "$line"
+                else
+                        printf '# %s\n' "$line"
+                fi
+        done <"$out"
+        if [ -z "$plan" ]; then
+                _merge_emit 1 "$name: printed no plan (exit status $rc)"
+        elif [ "$plan" -ne "$count" ]; then
+                _merge_emit 1 "$name: planned $plan checks, ran $count"
+        elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+                _merge_emit 1 "$name: timed out"
+        elif [ "$rc" != 0 ] && [ "$failed" -eq 0 ]; then
+                _merge_emit 1 "$name: exit status $rc without a failing check"
+        elif [ "$count" -eq 0 ]; then
+                _merge_emit 1 "$name: ran no check"
+        fi
+}
+
+# tap_merge_skip NAME REASON: a whole case that cannot run in this test bed.
+tap_merge_skip() {
+        _merge_n=$((_merge_n + 1))
+        printf 'ok %d - %s # SKIP %s\n' "$_merge_n" "$1" "$2"
+}
+
+# tap_merge_fail DESCRIPTION [DIAG…]: a failure of the harness itself.
+tap_merge_fail() {
+        _merge_emit 1 "$1"
+        shift
+        if [ $# -gt 0 ]; then printf '%s\n' "$@" | sed 's/^/# /'; fi
+}
+
+_merge_emit() {
+        _merge_n=$((_merge_n + 1))
+        if [ "$1" -eq 0 ]; then
+                printf 'ok %d - %s\n' "$_merge_n" "$2"
+        else
+                _merge_failed=$((_merge_failed + 1))
+                printf 'not ok %d - %s\n' "$_merge_n" "$2"
+        fi
+}
+
+# tap_merge_finish: prints the plan; returns 1 if anything failed or nothing
+# was counted at all.
+tap_merge_finish() {
+        printf '1..%d\n' "$_merge_n"
+        [ "$_merge_failed" -eq 0 ] && [ "$_merge_n" -gt 0 ]
+}
+
+# case_needs FILE: prints the needs a case declares ("# needs: vm …").
+case_needs() {
+        sed -n 's/^#[[:space:]]*needs:[[:space:]]*//p' "$1" | tr ',' ' '
+}
+
+# select_cases DIR [PATTERN…]: prints DIR/[0-9]*.sh in order, only those
+# whose name starts with one of the PATTERNs if any are given ("10", "10-units",
+# "10-units.sh" all select 10-units.sh). An unmatched PATTERN is an error.
+select_cases() {
+        local dir=$1 f base p hit
+        shift
+        for p in "$@"; do
+                hit=
+                for f in "$dir"/[0-9]*.sh; do
+                        base=$(basename "$f")
+                        [[ $base == "${p%.sh}"* ]] && hit=1
+                done
+                [ -n "$hit" ] || { echo "no case matches '$p' in $dir" >&2; return 1; }
+        done
+        for f in "$dir"/[0-9]*.sh; do
+                [ -f "$f" ] || continue
+                base=$(basename "$f")
+                if [ $# -eq 0 ]; then
+                        echo "$f"
+                        continue
+                fi
+                for p in "$@"; do
+                        if [[ $base == "${p%.sh}"* ]]; then
+                                echo "$f"
+                                break
+                        fi
+                done
+        done
+}
