@@ -1,7 +1,206 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* agent-runtime recycle --name=NAME: the ExecStopPost= of agent@NAME.service.
+ * It runs after every kind of stop (clean exit, failure, TTL, SIGKILL) and
+ * after a start that failed half-way, so every step tolerates "was never
+ * made" and "already gone". configure calls the same code to clear leftovers
+ * before a start and to undo a failed one: there is one teardown path. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "configure.h"
 #include "log.h"
 #include "runtime.h"
 
+static void closedirp(DIR **d) {
+        if (*d)
+                (void) closedir(*d);
+}
+
+/* Removes everything below DFD without ever crossing into another mount: a
+ * mount we failed to take down (an image, a workspace) must never be
+ * emptied by a recursive delete. Returns -EBUSY when it met a mount. */
+static int remove_below(int dfd, const char *path) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int fd2, r = 0;
+
+        fd2 = dup(dfd);
+        if (fd2 < 0)
+                return negative_errno();
+        d = fdopendir(fd2);
+        if (!d) {
+                (void) close(fd2);
+                return negative_errno();
+        }
+        while ((errno = 0, de = readdir(d))) {
+                struct statx sx = {};
+                int q = 0;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (statx(dfd, de->d_name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &sx) < 0) {
+                        if (errno != ENOENT && r == 0)
+                                r = negative_errno();
+                        continue;
+                }
+                if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+                        log_error("%s/%s is still a mount point, not removing it.", path, de->d_name);
+                        if (r == 0)
+                                r = -EBUSY;
+                        continue;
+                }
+                if (S_ISDIR(sx.stx_mode)) {
+                        _cleanup_close_ int sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_free_ char *subpath = NULL;
+
+                        if (sub < 0)
+                                q = negative_errno();
+                        else if (asprintf(&subpath, "%s/%s", path, de->d_name) < 0)
+                                q = -ENOMEM;
+                        else
+                                q = remove_below(sub, subpath);
+                        if (q >= 0 && unlinkat(dfd, de->d_name, AT_REMOVEDIR) < 0)
+                                q = negative_errno();
+                } else if (unlinkat(dfd, de->d_name, 0) < 0)
+                        q = negative_errno();
+                if (q < 0 && q != -ENOENT && r == 0)
+                        r = q;
+        }
+        if (errno > 0 && r == 0)
+                r = -errno;
+        return r;
+}
+
+static int remove_file(const char *dir, const char *name, const char *what) {
+        _cleanup_free_ char *p = NULL;
+
+        if (asprintf(&p, "%s/%s", dir, name) < 0)
+                return log_oom();
+        if (unlink(p) < 0) {
+                if (errno == ENOENT || errno == ENOTDIR)
+                        return 0;
+                return log_error_errno(negative_errno(), "Failed to remove %s (%s): %m", p, what);
+        }
+        log_info("Removed %s (%s).", p, what);
+        return 1;
+}
+
+int agent_teardown(const char *root, const char *name, bool full) {
+        _cleanup_free_ char *dir = NULL, *ws = NULL, *sec = NULL, *img = NULL, *leases = NULL;
+        int r, ret = 0;
+
+#define KEEP_FIRST(x) do { int _x_ = (x); if (_x_ < 0 && ret == 0) ret = _x_; } while (0)
+
+        if (!agent_name_is_valid(name))
+                return log_error_errno(-EINVAL, "Invalid agent name '%s'.", name);
+        if (asprintf(&dir, "%s/%s", root, name) < 0 ||
+            asprintf(&ws, "%s/workspace", dir) < 0 ||
+            asprintf(&sec, "%s/secrets", dir) < 0 ||
+            asprintf(&img, "%s/root", dir) < 0 ||
+            asprintf(&leases, "%s/.userns", root) < 0)
+                return log_oom();
+
+        /* The workspace first: it is the only thing holding the agent's data,
+         * and its key must go even if later steps fail. */
+        KEEP_FIRST(workspace_teardown(name, ws));
+        KEEP_FIRST(secrets_remove(sec));
+        KEEP_FIRST(remove_file(dir, "runtime.env", "user namespace settings"));
+        KEEP_FIRST(remove_file(dir, ".#runtime.env.tmp", "unfinished write"));
+        KEEP_FIRST(remove_file(dir, "seccomp.bpf", "seccomp filter"));
+        KEEP_FIRST(remove_file(dir, ".#seccomp.bpf.tmp", "unfinished write"));
+
+        if (!full)
+                return ret;
+
+        r = umount_recursive(img, "agent image");
+        KEEP_FIRST(r);
+        if (r >= 0) {
+                if (rmdir(img) >= 0)
+                        log_info("Removed %s.", img);
+                else if (errno != ENOENT)
+                        KEEP_FIRST(log_error_errno(negative_errno(), "Failed to remove %s: %m", img));
+        }
+
+        r = userns_lease_release(leases, name);
+        if (r < 0)
+                KEEP_FIRST(log_error_errno(r, "Failed to release the user namespace range of %s: %m", name));
+        else if (r > 0)
+                log_info("Released the user namespace range of %s.", name);
+
+        /* Only now the directory itself, and nothing below a mount point. */
+        {
+                _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (dfd < 0 && errno != ENOENT)
+                        KEEP_FIRST(log_error_errno(negative_errno(), "Failed to open %s: %m", dir));
+                else if (dfd >= 0) {
+                        r = remove_below(dfd, dir);
+                        if (r < 0)
+                                KEEP_FIRST(log_error_errno(r, "Failed to empty %s: %m", dir));
+                        else if (rmdir(dir) < 0)
+                                KEEP_FIRST(log_error_errno(negative_errno(), "Failed to remove %s: %m", dir));
+                        else
+                                log_info("Removed %s.", dir);
+                }
+        }
+#undef KEEP_FIRST
+        return ret;
+}
+
+static int parse_argv(int argc, char *argv[], char **ret_name) {
+        static const struct option options[] = {
+                { "help", no_argument,       NULL, 'h' },
+                { "name", required_argument, NULL, 'n' },
+                {}
+        };
+        const char *name = NULL;
+        int c;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        printf("agent-runtime recycle --name=NAME\n\n"
+                               "Tear down everything provision and configure made for agent NAME.\n");
+                        return 0;
+                case 'n':
+                        if (name)
+                                return log_error_errno(-EINVAL, "--name= given twice.");
+                        if (!agent_name_is_valid(optarg))
+                                return log_error_errno(-EINVAL, "Invalid agent name '%s'.", optarg);
+                        name = optarg;
+                        break;
+                case '?':
+                default:
+                        return log_error_errno(-EINVAL, "recycle: unknown or malformed option '%s'.", argv[optind - 1]);
+                }
+        if (optind < argc)
+                return log_error_errno(-EINVAL, "recycle: unexpected argument '%s'.", argv[optind]);
+        if (!name)
+                return log_error_errno(-EINVAL, "recycle: --name= is required.");
+        *ret_name = (char *) name;
+        return 1;
+}
+
 int verb_recycle(int argc, char *argv[]) {
-        return log_error_errno(-EOPNOTSUPP, "agent-runtime recycle: not implemented yet.");
+        char *name = NULL;
+        int r;
+
+        r = parse_argv(argc, argv, &name);
+        if (r <= 0)
+                return r;
+
+        r = agent_teardown(runtime_root(), name, true);
+        if (r < 0)
+                return log_error_errno(r, "Recycling agent %s left something behind (see above).", name);
+        log_info("Recycled agent %s.", name);
+        return 0;
 }

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Option parsing of `agent-runtime configure` and `recycle`, and the name and
+ * path checks behind it: every value is refused unless it is exactly what
+ * the generator would have written. */
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "configure.h"
+#include "log.h"
+#include "runtime.h"
+#include "tap.h"
+
+/* Parses "configure" + the given options; returns configure_parse_argv()'s
+ * result and frees what it parsed unless ret is given. */
+static int parse(ConfigureArgs *ret, ...) {
+        char *argv[64] = { (char *) "configure" };
+        int argc = 1, r;
+        ConfigureArgs a;
+        va_list ap;
+        const char *s;
+
+        va_start(ap, ret);
+        while ((s = va_arg(ap, const char *)) && argc < 63)
+                argv[argc++] = (char *) s;
+        va_end(ap);
+        argv[argc] = NULL;
+
+        r = configure_parse_argv(argc, argv, &a);
+        if (ret)
+                *ret = a;
+        else
+                configure_args_done(&a);
+        return r;
+}
+
+#define OK_BASE "--name=demo", "--uid=65534", "--workspace-size=67108864"
+
+static void test_valid(void) {
+        ConfigureArgs a;
+        int r;
+
+        r = parse(&a, OK_BASE, NULL);
+        CHECK(r == 1);
+        CHECK_STREQ(a.name, "demo");
+        CHECK(a.uid == 65534);
+        CHECK(a.workspace_size == 67108864ULL);
+        CHECK(a.n_syscalls == 0 && a.n_secrets == 0 && !a.shared_state);
+        configure_args_done(&a);
+
+        r = parse(&a, "--name=a_b-c.1", "--uid=1000", "--workspace-size=8388608",
+                  "--syscalls=ptrace,io_uring_setup,open_by_handle_at",
+                  "--secret=api-key=/etc/agents/secrets/key", "--secret=token=cred:tok.1",
+                  "--shared-state=/var/lib/agents/demo/state", NULL);
+        CHECK(r == 1);
+        CHECK(a.n_syscalls == 3);
+        if (a.n_syscalls == 3) {
+                CHECK_STREQ(a.syscalls[0], "ptrace");
+                CHECK_STREQ(a.syscalls[2], "open_by_handle_at");
+        }
+        CHECK(a.n_secrets == 2);
+        if (a.n_secrets == 2) {
+                CHECK_STREQ(a.secrets[0].name, "api-key");
+                CHECK_STREQ(a.secrets[0].source, "/etc/agents/secrets/key");
+                CHECK_STREQ(a.secrets[1].name, "token");
+                CHECK_STREQ(a.secrets[1].source, "cred:tok.1");
+        }
+        CHECK_STREQ(a.shared_state, "/var/lib/agents/demo/state");
+        configure_args_done(&a);
+
+        /* "--opt value" form works too, getopt_long's normal behaviour */
+        CHECK(parse(NULL, "--name", "demo", "--uid", "1", "--workspace-size", "8388608", NULL) == 1);
+        {
+                /* --help prints to stdout, which is the TAP stream here */
+                int saved = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                fflush(stdout);
+                dup2(null, STDOUT_FILENO);
+                r = parse(NULL, "--help", NULL);
+                fflush(stdout);
+                dup2(saved, STDOUT_FILENO);
+                close(saved);
+                close(null);
+                CHECK(r == 0);
+        }
+}
+
+static void test_required_and_duplicates(void) {
+        CHECK(parse(NULL, NULL) < 0);
+        CHECK(parse(NULL, "--uid=1", "--workspace-size=8388608", NULL) < 0);
+        CHECK(parse(NULL, "--name=demo", "--workspace-size=8388608", NULL) < 0);
+        CHECK(parse(NULL, "--name=demo", "--uid=1", NULL) < 0);
+        CHECK(parse(NULL, OK_BASE, "--name=other", NULL) < 0);
+        CHECK(parse(NULL, OK_BASE, "--uid=2", NULL) < 0);
+        CHECK(parse(NULL, OK_BASE, "--workspace-size=8388608", NULL) < 0);
+        CHECK(parse(NULL, OK_BASE, "--syscalls=ptrace", "--syscalls=bpf", NULL) < 0);
+        CHECK(parse(NULL, OK_BASE, "--shared-state=/var/lib/agents/a", "--shared-state=/var/lib/agents/b", NULL) < 0);
+        CHECK(parse(NULL, OK_BASE, "--secret=a=/x", "--secret=a=/y", NULL) < 0);
+        CHECK(parse(NULL, OK_BASE, "--frobnicate", NULL) < 0);
+        CHECK(parse(NULL, OK_BASE, "extra", NULL) < 0);
+        CHECK(parse(NULL, OK_BASE, "--name", NULL) < 0);
+        CHECK(parse(NULL, OK_BASE, "-x", NULL) < 0);
+        CHECK(parse(NULL, OK_BASE, "--help=1", NULL) < 0);
+}
+
+static void test_names(void) {
+        static const char *bad[] = {
+                "", ".", "..", ".hidden", "-opt", "a/b", "a b", "a\tb", "a%i", "a:b", "ä",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 65 */
+        };
+        char opt[128];
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                CHECK_MSG(!agent_name_is_valid(bad[i]), "agent name '%s' refused", bad[i]);
+                snprintf(opt, sizeof opt, "--name=%s", bad[i]);
+                CHECK_MSG(parse(NULL, opt, "--uid=1", "--workspace-size=8388608", NULL) < 0, "%s refused", opt);
+        }
+        CHECK(agent_name_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 64 */
+        CHECK(agent_name_is_valid("Agent-1_x.y"));
+        CHECK(!secret_name_is_valid("..") && !secret_name_is_valid("a/b") && secret_name_is_valid("API_KEY"));
+        CHECK(!credential_id_is_valid("") && !credential_id_is_valid("../x") && credential_id_is_valid("db.password"));
+}
+
+static void test_numbers(void) {
+        static const char *bad_uid[] = { "0", "65535", "65536", "-1", "+5", "012", "1x", " 1", "", "0x10",
+                                         "99999999999999999999999", "4294967297" };
+        static const char *bad_size[] = {
+                "0", "4096", "8388607", "8388609", "8392703", /* < min or not 4 KiB aligned */
+                "1099511631872",                            /* 1 TiB + 4 KiB */
+                "18446744073709551616",                     /* overflows 64 bits */
+                "-8388608", "+8388608", "08388608", "8M", "0x800000", "8388608 ", "", "1e9",
+        };
+        char opt[128];
+
+        for (size_t i = 0; i < ELEMENTSOF(bad_uid); i++) {
+                snprintf(opt, sizeof opt, "--uid=%s", bad_uid[i]);
+                CHECK_MSG(parse(NULL, "--name=demo", opt, "--workspace-size=8388608", NULL) < 0, "%s refused", opt);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad_size); i++) {
+                snprintf(opt, sizeof opt, "--workspace-size=%s", bad_size[i]);
+                CHECK_MSG(parse(NULL, "--name=demo", "--uid=1", opt, NULL) < 0, "%s refused", opt);
+        }
+        CHECK(parse(NULL, "--name=demo", "--uid=1", "--workspace-size=1099511627776", NULL) == 1);
+        CHECK(parse(NULL, "--name=demo", "--uid=1", "--workspace-size=8388608", NULL) == 1);
+}
+
+static void test_syscalls(void) {
+        static const char *bad[] = { "", ",", ",ptrace", "ptrace,", "ptrace,,bpf", "Ptrace", "pt race",
+                                     "ptrace;bpf", "ptrace,ptrace", "../x" };
+        char opt[128];
+        _cleanup_free_ char *many = NULL;
+        size_t len = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                snprintf(opt, sizeof opt, "--syscalls=%s", bad[i]);
+                CHECK_MSG(parse(NULL, OK_BASE, opt, NULL) < 0, "%s refused", opt);
+        }
+
+        /* 129 distinct names: one too many */
+        many = malloc(16 * 130 + 16);
+        if (!many)
+                abort();
+        len = (size_t) sprintf(many, "--syscalls=");
+        for (int i = 0; i < EXTRA_SYSCALLS_MAX + 1; i++)
+                len += (size_t) sprintf(many + len, "%ss%d", i ? "," : "", i);
+        CHECK(parse(NULL, OK_BASE, many, NULL) < 0);
+}
+
+static void test_secrets_and_shared_state(void) {
+        static const char *bad_secret[] = {
+                "noequals", "=/x", "a=", "a=relative/path", "a=cred:", "a=cred:../x", "a=cred:a/b",
+                ".a=/x", "-a=/x", "a/b=/x", "..=/x", "a b=/x",
+        };
+        static const char *bad_shared[] = {
+                "/var/lib/agents", "/var/lib/agents/", "/var/lib/agents/x/", "/var/lib/agents/x/../y",
+                "/var/lib/agents/./x", "/var/lib/agents//x", "/var/lib/agentsx/y", "/etc", "var/lib/agents/x", "",
+        };
+        char opt[128];
+
+        for (size_t i = 0; i < ELEMENTSOF(bad_secret); i++) {
+                snprintf(opt, sizeof opt, "--secret=%s", bad_secret[i]);
+                CHECK_MSG(parse(NULL, OK_BASE, opt, NULL) < 0, "%s refused", opt);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad_shared); i++) {
+                snprintf(opt, sizeof opt, "--shared-state=%s", bad_shared[i]);
+                CHECK_MSG(parse(NULL, OK_BASE, opt, NULL) < 0, "%s refused", opt);
+        }
+        /* SOURCE may itself contain '=': only the first one splits */
+        {
+                ConfigureArgs a;
+                CHECK(parse(&a, OK_BASE, "--secret=k=/etc/a=b", NULL) == 1);
+                CHECK(a.n_secrets == 1 && streq(a.secrets[0].source, "/etc/a=b"));
+                configure_args_done(&a);
+        }
+        /* 65 secrets: one too many */
+        {
+                char *argv[80] = { (char *) "configure", (char *) "--name=demo", (char *) "--uid=1",
+                                   (char *) "--workspace-size=8388608" };
+                char bufs[SECRETS_MAX + 1][32];
+                ConfigureArgs a;
+                int argc = 4;
+
+                for (int i = 0; i < SECRETS_MAX + 1; i++) {
+                        snprintf(bufs[i], sizeof bufs[i], "--secret=s%d=/x", i);
+                        argv[argc++] = bufs[i];
+                }
+                argv[argc] = NULL;
+                CHECK(configure_parse_argv(argc, argv, &a) < 0);
+                configure_args_done(&a);
+                argc--;
+                argv[argc] = NULL;
+                CHECK(configure_parse_argv(argc, argv, &a) == 1);
+                configure_args_done(&a);
+        }
+}
+
+static void test_shared_state_check(void) {
+        char tmp[] = "/tmp/test-configure-XXXXXX";
+        char p[256], q[256];
+
+        if (!mkdtemp(tmp))
+                abort();
+        snprintf(p, sizeof p, "%s/dir", tmp);
+        CHECK(shared_state_check(p) == -ENOENT);
+        CHECK(mkdir(p, 0700) == 0);
+        CHECK(shared_state_check(p) == 0);
+        snprintf(q, sizeof q, "%s/link", tmp);
+        CHECK(symlink(p, q) == 0);
+        CHECK(shared_state_check(q) == -ELOOP);
+        snprintf(q, sizeof q, "%s/link/sub", tmp);
+        snprintf(p, sizeof p, "%s/dir/sub", tmp);
+        CHECK(mkdir(p, 0700) == 0);
+        CHECK_MSG(shared_state_check(q) == -ELOOP, "a symlink on the way is refused");
+        snprintf(p, sizeof p, "%s/file", tmp);
+        CHECK(close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)) == 0);
+        CHECK(shared_state_check(p) == -ENOTDIR);
+
+        snprintf(p, sizeof p, "rm -rf -- '%s'", tmp);
+        CHECK(system(p) == 0);
+}
+
+static void test_recycle_argv(void) {
+        char *a1[] = { (char *) "recycle", NULL };
+        char *a2[] = { (char *) "recycle", (char *) "--name=a/b", NULL };
+        char *a3[] = { (char *) "recycle", (char *) "--name=a", (char *) "--name=b", NULL };
+        char *a4[] = { (char *) "recycle", (char *) "--name=a", (char *) "extra", NULL };
+        char *a5[] = { (char *) "recycle", (char *) "--force", NULL };
+
+        CHECK(verb_recycle(1, a1) < 0);
+        CHECK(verb_recycle(2, a2) < 0);
+        CHECK(verb_recycle(3, a3) < 0);
+        CHECK(verb_recycle(3, a4) < 0);
+        CHECK(verb_recycle(2, a5) < 0);
+}
+
+static void test_runtime_root(void) {
+        CHECK(setenv("AGENTCAGE_RUNTIME_DIR", "/tmp/x", 1) == 0);
+        CHECK_STREQ(runtime_root(), "/tmp/x");
+        CHECK(setenv("AGENTCAGE_RUNTIME_DIR", "relative", 1) == 0);
+        CHECK_STREQ(runtime_root(), AGENT_RUNTIME_ROOT_DEFAULT);
+        CHECK(setenv("AGENTCAGE_RUNTIME_DIR", "/tmp/../etc", 1) == 0);
+        CHECK_STREQ(runtime_root(), AGENT_RUNTIME_ROOT_DEFAULT);
+        CHECK(unsetenv("AGENTCAGE_RUNTIME_DIR") == 0);
+        CHECK_STREQ(runtime_root(), AGENT_RUNTIME_ROOT_DEFAULT);
+}
+
+int main(void) {
+        /* The refusals log on purpose; keep the TAP stream readable. */
+        log_set_max_level(LOG_CRIT);
+
+        test_valid();
+        test_required_and_duplicates();
+        test_names();
+        test_numbers();
+        test_syscalls();
+        test_secrets_and_shared_state();
+        test_shared_state_check();
+        test_recycle_argv();
+        test_runtime_root();
+        return tap_finish();
+}
