@@ -81,6 +81,12 @@ static void crypt_log_cb(int level, const char *msg, void *usrptr) {
         log_full(l, "libcryptsetup: %.*s", (int) n, msg);
 }
 
+/* For probes whose failure is an answer ("no device-mapper here"), not an
+ * error worth a line in systemctl status. */
+static void crypt_log_quiet_cb(int level, const char *msg, void *usrptr) {
+        crypt_log_cb(CRYPT_LOG_DEBUG, msg, usrptr);
+}
+
 int workspace_mapping_name(const char *name, char **ret) {
         char *s;
 
@@ -385,8 +391,9 @@ static int crypt_teardown(const char *mapping) {
         if (!have_device_mapper())
                 return 0;
 
-        crypt_set_log_callback(NULL, crypt_log_cb, NULL);
+        crypt_set_log_callback(NULL, crypt_log_quiet_cb, NULL);
         st = crypt_status(NULL, mapping);
+        crypt_set_log_callback(NULL, crypt_log_cb, NULL);
         if (st == CRYPT_INACTIVE || st == CRYPT_INVALID)
                 return 0;
 
