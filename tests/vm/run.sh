@@ -41,7 +41,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
-. "$here/tap-merge.sh"
+. "$here/host-lib.sh"
 
 keep= raw= scripts=()
 while [ $# -gt 0 ]; do
@@ -100,19 +100,9 @@ trap 'log "interrupted"; exit 130' INT TERM HUP
 t_start=$(date +%s)
 
 # --- build and stage the project --------------------------------------------
-if [ ! -f "$build/build.ninja" ]; then
-        log "setting up $build (--prefix=/usr)"
-        meson setup --prefix=/usr "$build" "$srcdir" >&2 || { tap_merge_fail "meson setup $build"; tap_merge_finish; exit 1; }
-fi
-prefix=$(meson introspect --buildoptions "$build" 2>/dev/null |
-         python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))' 2>/dev/null)
-[ "$prefix" = /usr ] || log "warning: $build has prefix '$prefix', not /usr; installing it as it is"
-ninja -C "$build" >&2 || { tap_merge_fail "building $build"; tap_merge_finish; exit 1; }
 mkdir -p "$work/staging/root" "$work/results"
-DESTDIR="$work/staging/root" meson install -C "$build" --no-rebuild --quiet >"$work/install.log" 2>&1 ||
-        { tap_merge_fail "meson install into the staging folder" "$(tail -20 "$work/install.log")"; tap_merge_finish; exit 1; }
-# Seeded definitions that the generator must meet at boot (e2e/00-boot.sh).
-cp -a "$here/seed/." "$work/staging/root/"
+stage_project "$srcdir" "$build" "$work/staging/root" "$work/stage.log" ||
+        { tap_merge_fail "building and staging $build" "$(tail -30 "$work/stage.log")"; tap_merge_finish; exit 1; }
 t_staged=$(date +%s)
 
 # --- the image ------------------------------------------------------------------
@@ -173,7 +163,7 @@ t_vm=$(($(date +%s) - t_boot))
 # --- results -------------------------------------------------------------------
 res=$work/results
 out=${AGENTCAGE_VM_RESULTS:-$build/vm-results}
-rm -rf "$out" && mkdir -p "$out" && cp -a "$res/." "$work/console.log" "$work/qemu.err" "$out/" 2>/dev/null
+rm -rf "$out" && mkdir -p "$out" && cp -a "$res/." "$work/console.log" "$work/qemu.err" "$work/stage.log" "$out/" 2>/dev/null
 {
         echo "image: $img (built or found in ${t_image}s)"
         echo "staging: $((t_staged - t_start))s"

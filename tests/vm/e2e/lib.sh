@@ -149,6 +149,13 @@ finish() {
 
 # --- helpers for the cases ---------------------------------------------------
 
+# on_vm: true in the qemu test bed, false in the nspawn tier. For single
+# checks that need the VM inside an otherwise generator-level case:
+#     if on_vm; then check …; else skip "…" "needs vm: no kernel log in nspawn"; fi
+on_vm() {
+        [ "${AGENTCAGE_TESTBED:-vm}" = vm ]
+}
+
 _agents_written=()
 
 # write_agent NAME: writes stdin to the definition of agent NAME and
@@ -174,11 +181,18 @@ reload() {
         systemctl daemon-reload || bail "systemctl daemon-reload failed"
 }
 
-# journal_since_cursor: prints a cursor to pass to `journal_after CURSOR` so a
-# check only looks at the lines a step produced.
+# journal_cursor: prints a cursor to pass to `journal_after CURSOR [ARGS…]`
+# so that a check only looks at the lines a step produced.
 journal_cursor() {
-        journalctl -n 0 --show-cursor -q 2>/dev/null | sed -n 's/^-- cursor: //p'
+        journalctl -n 1 --show-cursor -q -o cat 2>/dev/null | sed -n 's/^-- cursor: //p'
 }
 journal_after() {
-        journalctl -q --no-pager --after-cursor="$1" "${@:2}"
+        # Messages logged a moment ago (e.g. by a generator to /dev/kmsg) may
+        # not have been read by journald yet: --sync waits for that.
+        journalctl --sync 2>/dev/null
+        if [ -n "$1" ]; then
+                journalctl -q --no-pager --after-cursor="$1" "${@:2}"
+        else
+                journalctl -q --no-pager -b "${@:2}"
+        fi
 }

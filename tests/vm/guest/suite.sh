@@ -33,7 +33,11 @@ say "system state: $state"
         echo "state: $state"
         systemd-analyze time 2>&1
         echo "uptime: $(cut -d' ' -f1 /proc/uptime) s"
-        [ -e "$base/installed" ] && echo "staged install: yes" || echo "staged install: NO"
+        if [ -e "$base/installed" ] || [ -n "${INSTALLED:-}" ]; then
+                echo "staged install: yes ${INSTALLED:-(copied before boot)}"
+        else
+                echo "staged install: NO"
+        fi
 } >"$res/boot.txt"
 
 # The project's AppArmor profiles (installed from the staged tree) have to be
@@ -48,7 +52,7 @@ else
         echo "AppArmor not enabled" >>"$res/apparmor.log"
 fi
 
-export AGENTCAGE_TESTBED=vm
+export AGENTCAGE_TESTBED=${TESTBED:-vm}
 while IFS= read -r script; do
         [ -n "$script" ] || continue
         name=$(basename "$script" .sh)

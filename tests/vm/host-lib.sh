@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash
 #
-# Host-side helpers shared by tests/vm/run.sh and tests/nspawn/run.sh: merge
+# Host-side helpers shared by tests/vm/run.sh and tests/nspawn/run.sh: stage
+# the build, select cases, and merge
 # the TAP of several case scripts into one renumbered TAP stream, so the whole
 # suite counts as one TAP test with one line per check.
 
@@ -111,5 +112,41 @@ select_cases() {
                                 break
                         fi
                 done
+        done
+}
+
+# stage_project SRCDIR BUILD_DIR STAGING LOG: configures BUILD_DIR if it does
+# not exist yet (--prefix=/usr), compiles it and installs it with DESTDIR
+# into STAGING, then adds tests/vm/seed/ (definitions the generator must meet
+# at boot). Returns non-zero with the reason in LOG.
+stage_project() {
+        local srcdir=$1 build=$2 staging=$3 logf=$4 prefix
+        : >"$logf"
+        if [ ! -f "$build/build.ninja" ]; then
+                echo "setting up $build with --prefix=/usr" >>"$logf"
+                meson setup --prefix=/usr "$build" "$srcdir" >>"$logf" 2>&1 || return 1
+        fi
+        prefix=$(meson introspect --buildoptions "$build" 2>/dev/null |
+                 python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))' 2>/dev/null)
+        [ "$prefix" = /usr ] || echo "warning: $build has prefix '$prefix', not /usr; installing it as it is" >&2
+        ninja -C "$build" >>"$logf" 2>&1 || return 1
+        mkdir -p "$staging"
+        DESTDIR="$staging" meson install -C "$build" --no-rebuild --quiet >>"$logf" 2>&1 || return 1
+        cp -a "$srcdir/tests/vm/seed/." "$staging/"
+}
+
+# merge_usr ROOT STAGING: the staged tree has real /lib, /bin, /sbin where a
+# merged-/usr ROOT has symlinks into /usr. Moves their contents under usr/ so
+# that STAGING can lie over ROOT (overlayfs) without hiding those symlinks.
+merge_usr() {
+        local root=$1 staging=$2 d target
+        for d in bin sbin lib lib32 lib64 libx32; do
+                [ -d "$staging/$d" ] && [ ! -L "$staging/$d" ] || continue
+                [ -L "$root/$d" ] || continue
+                target=$(readlink "$root/$d")
+                target=${target#/}
+                mkdir -p "$staging/$target"
+                cp -a "$staging/$d/." "$staging/$target/"
+                rm -rf --one-file-system "${staging:?}/$d"
         done
 }
