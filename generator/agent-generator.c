@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* agent-generator: turns agent definitions into agent@NAME.service units.
+ *
+ * systemd runs it at boot and on every daemon-reload as
+ *         agent-generator NORMAL_DIR [EARLY_DIR LATE_DIR]
+ * It writes only into NORMAL_DIR, does no IPC and no NSS look-ups, and does
+ * not need /var. A definition with any error gets no unit; the others are
+ * still generated; the exit status is 1 when any definition was rejected. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "buffer.h"
+#include "config.h"
+#include "definition.h"
+#include "emit.h"
+#include "log.h"
+#include "parse-value.h"
+#include "render.h"
+#include "schema.h"
+
+static bool arg_dry_run = false;
+
+static void help(void) {
+        printf("agent-generator NORMAL_DIR [EARLY_DIR LATE_DIR]\n"
+               "agent-generator --dry-run [NAME…]\n"
+               "agent-generator --list-keys\n\n"
+               "Generates agent@NAME.service units from agent definitions in\n"
+               "/etc/agents, /run/agents, /usr/local/lib/agents and /usr/lib/agents\n"
+               "($AGENTCAGE_PATH replaces that search path).\n\n"
+               "  --dry-run     print the units instead of writing them\n"
+               "  --list-keys   print every definition key with its limits and default\n"
+               "  --version     print the version\n");
+}
+
+static bool name_selected(const char *name, char **names, bool *used) {
+        if (!names || !*names)
+                return true;
+        for (size_t i = 0; names[i]; i++)
+                if (streq(names[i], name)) {
+                        used[i] = true;
+                        return true;
+                }
+        return false;
+}
+
+static int generate_one(const AgentSource *s, int out_fd, Buffer *buf, Report *report) {
+        _cleanup_agent_free_ Agent *a = NULL;
+        char unit[96];
+        int r;
+
+        r = agent_load(s->name, s->main_path, s->dropins, s->n_dropins, report, &a);
+        if (r == AGENT_MASKED) {
+                log_info("%s: masked, no unit for agent %s.", s->main_path, s->name);
+                return 0;
+        }
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0) {
+                log_error("%s: agent %s rejected, no unit generated.", s->main_path, s->name);
+                return 0;
+        }
+
+        (void) snprintf(unit, sizeof unit, "agent@%s.service", a->name);
+        buffer_reset(buf);
+        r = render_unit(a, buf);
+        if (r < 0)
+                return log_error_errno(r, "Failed to render %s: %m", unit);
+
+        if (arg_dry_run) {
+                printf("# %s\n%s", unit, buf->data);
+                if (a->autostart)
+                        printf("# agents.target.wants/%s -> ../%s\n", unit, unit);
+                printf("\n");
+                return 0;
+        }
+
+        r = emit_file_at(out_fd, unit, buf->data, buf->len);
+        if (r == -EEXIST)
+                return log_error_errno(r, "%s exists already in the output directory (duplicate agent?), not replacing it.", unit);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s: %m", unit);
+        if (a->autostart) {
+                r = emit_wants_symlink_at(out_fd, "agents.target.wants", unit);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to add %s to agents.target: %m", unit);
+        }
+        return 0;
+}
+
+static int run(const char *out_dir, char **names) {
+        _cleanup_strv_free_ char **search_path = NULL;
+        _cleanup_close_ int out_fd = -EBADF;
+        _cleanup_free_ bool *used = NULL;
+        AgentSource *sources = NULL;
+        size_t n_sources = 0;
+        Buffer buf = {};
+        Report report = {};
+        int r, ret = 0;
+
+        r = definitions_search_path(&search_path);
+        if (r < 0)
+                return r;
+
+        if (!arg_dry_run) {
+                out_fd = open(out_dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                if (out_fd < 0)
+                        return log_error_errno(negative_errno(), "Failed to open output directory %s: %m", out_dir);
+        }
+
+        used = calloc(strv_length(names) + 1, sizeof(bool));
+        if (!used)
+                return log_oom();
+
+        r = definitions_discover(search_path, &report, &sources, &n_sources);
+        if (r < 0)
+                return log_error_errno(r, "Failed to discover agent definitions: %m");
+
+        for (size_t i = 0; i < n_sources; i++) {
+                if (!name_selected(sources[i].name, names, used))
+                        continue;
+                r = generate_one(&sources[i], out_fd, &buf, &report);
+                if (r < 0 && ret == 0)
+                        ret = r; /* a write failure: keep going for the other agents */
+        }
+
+        for (size_t i = 0; names && names[i]; i++)
+                if (!used[i]) {
+                        log_error("No definition for agent '%s' on the search path.", names[i]);
+                        report.n_errors++;
+                }
+
+        agent_sources_free(sources, n_sources);
+        buffer_done(&buf);
+
+        if (ret < 0)
+                return ret;
+        return report.n_errors > 0 ? 1 : 0;
+}
+
+int main(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "dry-run", no_argument, NULL, 'n' },
+                { "list-keys", no_argument, NULL, 'k' },
+                { "version", no_argument, NULL, 'V' },
+                {}
+        };
+        int c, r;
+
+        log_set_prefix("agent-generator");
+        /* systemd sets SYSTEMD_SCOPE for generators; then stderr may go
+         * nowhere useful this early, but the kernel log is always there. */
+        if (getenv("SYSTEMD_SCOPE"))
+                (void) log_open_kmsg();
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case 'n':
+                        arg_dry_run = true;
+                        break;
+                case 'k':
+                        schema_dump(stdout);
+                        return 0;
+                case 'V':
+                        printf("agent-generator %s\n", PACKAGE_VERSION);
+                        return 0;
+                default:
+                        return 2;
+                }
+
+        if (arg_dry_run) {
+                r = run(NULL, argv + optind);
+        } else {
+                if (argc - optind != 1 && argc - optind != 3) {
+                        log_error("Expected one or three output directories (see --help).");
+                        return 2;
+                }
+                r = run(argv[optind], NULL);
+        }
+        return r < 0 ? 1 : r;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buffer.h"
+
+void buffer_reset(Buffer *b) {
+        b->len = 0;
+        b->failed = false;
+        if (b->data)
+                b->data[0] = '\0';
+}
+
+void buffer_done(Buffer *b) {
+        free(b->data);
+        *b = (Buffer) {};
+}
+
+static bool buffer_reserve(Buffer *b, size_t extra) {
+        if (b->failed)
+                return false;
+        if (b->len + extra + 1 <= b->allocated)
+                return true;
+        size_t na = b->allocated ? b->allocated : 4096;
+        while (na < b->len + extra + 1)
+                na *= 2;
+        char *t = realloc(b->data, na);
+        if (!t) {
+                b->failed = true;
+                return false;
+        }
+        b->data = t;
+        b->allocated = na;
+        return true;
+}
+
+void buffer_put(Buffer *b, const char *s, size_t n) {
+        if (!buffer_reserve(b, n))
+                return;
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+}
+
+void buffer_puts(Buffer *b, const char *s) {
+        buffer_put(b, s, strlen(s));
+}
+
+void buffer_printf(Buffer *b, const char *fmt, ...) {
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0 || !buffer_reserve(b, (size_t) n)) {
+                b->failed = true;
+                return;
+        }
+        va_start(ap, fmt);
+        (void) vsnprintf(b->data + b->len, (size_t) n + 1, fmt, ap);
+        va_end(ap);
+        b->len += (size_t) n;
+}

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent-service-template.h"
+#include "config.h"
+#include "parse-value.h"
+#include "render.h"
+#include "schema.h"
+
+void render_unit_value(Buffer *b, const char *s) {
+        for (const char *p = s; *p;) {
+                const char *pct = strchr(p, '%');
+                if (!pct) {
+                        buffer_puts(b, p);
+                        return;
+                }
+                buffer_put(b, p, (size_t) (pct - p));
+                buffer_puts(b, "%%");
+                p = pct + 1;
+        }
+}
+
+static bool exec_char_is_safe(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               strchr("/._-=,:+@", c);
+}
+
+void render_exec_word(Buffer *b, const char *s) {
+        bool safe = *s != '\0';
+
+        for (const char *p = s; *p && safe; p++)
+                safe = exec_char_is_safe(*p);
+        if (safe) {
+                buffer_puts(b, s);
+                return;
+        }
+
+        /* systemd splits Exec lines at whitespace, honours quotes, undoes C
+         * escapes, expands %-specifiers at load and $VARIABLES at exec: a
+         * double-quoted word with all four escaped reaches the program as is. */
+        buffer_put(b, "\"", 1);
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                switch (*p) {
+                case '\\': buffer_puts(b, "\\\\"); break;
+                case '"':  buffer_puts(b, "\\\""); break;
+                case '%':  buffer_puts(b, "%%"); break;
+                case '$':  buffer_puts(b, "$$"); break;
+                case '\n': buffer_puts(b, "\\n"); break;
+                case '\t': buffer_puts(b, "\\t"); break;
+                default:
+                        if (*p < 0x20 || *p == 0x7f)
+                                buffer_printf(b, "\\x%02x", *p);
+                        else
+                                buffer_put(b, (const char *) p, 1);
+                }
+        buffer_put(b, "\"", 1);
+}
+
+/* An argument list built as a list and quoted once, at emission. A raw word
+ * is emitted verbatim: only for our own "${AGENTCAGE_USERNS}" reference. */
+typedef struct ArgList {
+        char *word[512];
+        bool raw[512];
+        size_t n;
+        bool failed;
+} ArgList;
+
+static void args_done(ArgList *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->word[i]);
+        l->n = 0;
+}
+
+static void args_add_raw(ArgList *l, bool raw, const char *fmt, ...) _printf_(3, 4);
+static void args_add_raw(ArgList *l, bool raw, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        if (l->failed)
+                return;
+        if (l->n >= ELEMENTSOF(l->word)) {
+                l->failed = true;
+                return;
+        }
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0) {
+                l->failed = true;
+                va_end(ap);
+                return;
+        }
+        va_end(ap);
+        l->raw[l->n] = raw;
+        l->word[l->n++] = s;
+}
+#define args_add(l, ...) args_add_raw((l), false, __VA_ARGS__)
+
+/* One Exec line, continued over several lines for "systemctl cat". */
+static void emit_exec(Buffer *b, const char *setting, const char *prefix, const ArgList *l) {
+        buffer_printf(b, "%s=%s", setting, prefix);
+        for (size_t i = 0; i < l->n; i++) {
+                if (i > 0)
+                        buffer_puts(b, i == 1 ? " " : " \\\n        ");
+                if (l->raw[i])
+                        buffer_puts(b, l->word[i]);
+                else
+                        render_exec_word(b, l->word[i]);
+        }
+        buffer_puts(b, "\n");
+}
+
+static void put_span(Buffer *b, uint64_t usec) {
+        buffer_printf(b, "%jus", (uintmax_t) (usec / USEC_PER_SEC));
+}
+
+static const char *restart_name(RestartPolicy p) {
+        switch (p) {
+        case RESTART_NO: return "no";
+        case RESTART_ALWAYS: return "always";
+        default: return "on-failure";
+        }
+}
+
+static int emit_provision(const Agent *a, Buffer *b) {
+        ArgList l = {};
+
+        args_add(&l, "%s", AGENT_RUNTIME_PATH);
+        args_add(&l, "provision");
+        args_add(&l, "--name=%s", a->name);
+        args_add(&l, "--image=%s", a->image);
+        if (a->image_digest)
+                args_add(&l, "--image-digest=%s", a->image_digest);
+        if (!l.failed)
+                emit_exec(b, "ExecStartPre", "+", &l);
+        args_done(&l);
+        return l.failed ? -ENOMEM : 0;
+}
+
+static int emit_configure(const Agent *a, Buffer *b) {
+        ArgList l = {};
+
+        args_add(&l, "%s", AGENT_RUNTIME_PATH);
+        args_add(&l, "configure");
+        args_add(&l, "--name=%s", a->name);
+        args_add(&l, "--uid=%ju", (uintmax_t) a->user);
+        args_add(&l, "--workspace-size=%ju", (uintmax_t) a->workspace_size);
+        args_add(&l, "--tmp-size=%ju", (uintmax_t) a->tmp_size);
+        if (a->system_calls) {
+                Buffer s = {};
+                for (char **c = a->system_calls; *c; c++) {
+                        if (c != a->system_calls)
+                                buffer_puts(&s, ",");
+                        buffer_puts(&s, *c);
+                }
+                if (buffer_status(&s) == 0)
+                        args_add(&l, "--syscalls=%s", s.data);
+                else
+                        l.failed = true;
+                buffer_done(&s);
+        }
+        for (size_t i = 0; i < a->n_secrets; i++)
+                args_add(&l, "--secret=%s=%s", a->secrets[i].name, a->secrets[i].source);
+        if (a->shared_state)
+                args_add(&l, "--shared-state=%s", a->shared_state);
+        if (!l.failed)
+                emit_exec(b, "ExecStartPre", "+", &l);
+        args_done(&l);
+        return l.failed ? -ENOMEM : 0;
+}
+
+static int emit_start(const Agent *a, Buffer *b) {
+        const char *state = AGENT_STATE_ROOT;
+        ArgList l = {};
+        Buffer drop = {};
+
+        /* The container keeps only what agent-init needs to drop to the
+         * agent's uid (SETUID, SETGID, SETPCAP for the bounding set), plus
+         * what the definition adds back; agent-init drops the rest. */
+        for (size_t i = 0; i < n_capability_names; i++) {
+                const char *c = capability_names[i];
+                if (streq(c, "CAP_SETUID") || streq(c, "CAP_SETGID") || streq(c, "CAP_SETPCAP") ||
+                    (a->cap_net_bind_service && streq(c, "CAP_NET_BIND_SERVICE")))
+                        continue;
+                buffer_printf(&drop, "%s%s", drop.len ? "," : "", c);
+        }
+        if (buffer_status(&drop) < 0)
+                return -ENOMEM;
+
+        args_add(&l, "%s", NSPAWN_PATH);
+        args_add(&l, "--quiet");
+        args_add(&l, "--keep-unit");
+        args_add(&l, "--register=yes");
+        args_add(&l, "--machine=%s", a->name);
+        args_add(&l, "--directory=%s/%s/root", state, a->name);
+        args_add(&l, "--read-only");
+        args_add_raw(&l, true, "--private-users=${AGENTCAGE_USERNS}");
+        args_add(&l, "--private-users-ownership=off");
+        if (a->network == NETWORK_PRIVATE)
+                args_add(&l, "--network-veth");
+        else
+                args_add(&l, "--private-network");
+        args_add(&l, "--no-new-privileges=yes");
+        args_add(&l, "--drop-capability=%s", drop.data);
+        args_add(&l, "--bind=%s/%s/tmp:/tmp", state, a->name);
+        args_add(&l, "--bind=%s/%s/workspace:/workspace", state, a->name);
+        args_add(&l, "--bind-ro=%s/%s/secrets:/run/secrets", state, a->name);
+        args_add(&l, "--bind-ro=%s:/run/agentcage/init", AGENT_INIT_PATH);
+        args_add(&l, "--bind-ro=%s/%s/seccomp.bpf:/run/agentcage/seccomp.bpf", state, a->name);
+        if (a->shared_state)
+                args_add(&l, "--bind=%s:/shared", a->shared_state);
+        args_add(&l, "--chdir=%s", a->working_directory);
+        args_add(&l, "--console=pipe");
+        args_add(&l, "--settings=no");
+        args_add(&l, "--link-journal=no");
+        args_add(&l, "--resolv-conf=off");
+        args_add(&l, "--timezone=off");
+        args_add(&l, "--kill-signal=SIGTERM");
+        for (char **e = a->environment; e && *e; e++)
+                args_add(&l, "--setenv=%s", *e);
+        args_add(&l, "--");
+        args_add(&l, "/run/agentcage/init");
+        args_add(&l, "--uid=%ju", (uintmax_t) a->user);
+        if (a->cap_net_bind_service)
+                args_add(&l, "--keep-caps=CAP_NET_BIND_SERVICE");
+        args_add(&l, "--");
+        for (char **w = a->exec; *w; w++)
+                args_add(&l, "%s", *w);
+
+        if (!l.failed)
+                emit_exec(b, "ExecStart", "", &l);
+        args_done(&l);
+        buffer_done(&drop);
+        return l.failed ? -ENOMEM : 0;
+}
+
+static int emit_recycle(const Agent *a, Buffer *b) {
+        ArgList l = {};
+
+        args_add(&l, "%s", AGENT_RUNTIME_PATH);
+        args_add(&l, "recycle");
+        args_add(&l, "--name=%s", a->name);
+        if (!l.failed)
+                emit_exec(b, "ExecStopPost", "+", &l);
+        args_done(&l);
+        return l.failed ? -ENOMEM : 0;
+}
+
+static int emit_credentials(const Agent *a, Buffer *b) {
+        for (size_t i = 0; i < a->n_secrets; i++) {
+                const char *id;
+
+                if (strncmp(a->secrets[i].source, "cred:", 5) != 0)
+                        continue;
+                id = a->secrets[i].source + 5;
+                /* Looked up in /etc/credstore (plain) and /etc/credstore.encrypted
+                 * (sealed); agent-runtime configure refuses the start when neither
+                 * had it. */
+                buffer_puts(b, "LoadCredential=");
+                render_unit_value(b, id);
+                buffer_puts(b, "\nLoadCredentialEncrypted=");
+                render_unit_value(b, id);
+                buffer_puts(b, "\n");
+        }
+        return 0;
+}
+
+static int emit_network_sandbox(const Agent *a, Buffer *b) {
+        if (a->network == NETWORK_NONE)
+                buffer_puts(b, "# Network=none: nspawn and the agent have loopback only.\n"
+                               "PrivateNetwork=yes\n"
+                               "IPAddressDeny=any\n");
+        else
+                buffer_puts(b, "# Network=private: the agent's veth link is set up by nspawn.\n");
+        return 0;
+}
+
+static int emit_source_comment(const Agent *a, Buffer *b) {
+        buffer_puts(b, "#   definition: ");
+        buffer_puts(b, a->source_path);
+        buffer_puts(b, "\n");
+        for (char **d = a->dropin_paths; d && *d; d++) {
+                buffer_puts(b, "#   drop-in:    ");
+                buffer_puts(b, *d);
+                buffer_puts(b, "\n");
+        }
+        return 0;
+}
+
+/* Placeholders that fill a whole line (or several, or none). */
+static const struct {
+        const char *name;
+        int (*emit)(const Agent *a, Buffer *b);
+} line_placeholders[] = {
+        { "SOURCE_COMMENT", emit_source_comment },
+        { "CREDENTIALS", emit_credentials },
+        { "EXEC_PROVISION", emit_provision },
+        { "EXEC_CONFIGURE", emit_configure },
+        { "EXEC_START", emit_start },
+        { "EXEC_RECYCLE", emit_recycle },
+        { "NETWORK_SANDBOX", emit_network_sandbox },
+};
+
+/* Placeholders inside a line: always a single value. */
+static int emit_inline(const Agent *a, const char *name, size_t len, Buffer *b) {
+#define IS(s) (len == strlen(s) && memcmp(name, s, len) == 0)
+        if (IS("DESCRIPTION"))
+                render_unit_value(b, a->description);
+        else if (IS("SOURCE_PATH"))
+                render_unit_value(b, a->source_path);
+        else if (IS("STATE_DIR")) {
+                buffer_puts(b, AGENT_STATE_ROOT "/");
+                buffer_puts(b, a->name); /* validated: [a-z0-9-] only */
+        } else if (IS("START_LIMIT_BURST"))
+                buffer_printf(b, "%ju", (uintmax_t) a->max_restarts + 1);
+        else if (IS("RUNTIME_MAX_SEC"))
+                put_span(b, a->runtime_max_usec);
+        else if (IS("RESTART"))
+                buffer_puts(b, restart_name(a->restart));
+        else if (IS("RESTART_SEC"))
+                put_span(b, a->restart_usec);
+        else if (IS("MEMORY_MAX"))
+                buffer_printf(b, "%ju", (uintmax_t) a->memory_max);
+        else if (IS("CPU_QUOTA"))
+                buffer_printf(b, "%ju%%", (uintmax_t) a->cpu_quota_percent);
+        else if (IS("TASKS_MAX"))
+                buffer_printf(b, "%ju", (uintmax_t) a->tasks_max);
+        else
+                return -EINVAL;
+        return 0;
+#undef IS
+}
+
+int render_unit(const Agent *a, Buffer *b) {
+        const char *t = agent_service_template;
+
+        while (*t) {
+                const char *eol = strchrnul(t, '\n');
+                size_t len = (size_t) (eol - t);
+
+                /* A line that is exactly @NAME@ is a line placeholder. */
+                if (len > 2 && t[0] == '@' && t[len - 1] == '@' && !memchr(t + 1, '@', len - 2)) {
+                        bool found = false;
+                        for (size_t i = 0; i < ELEMENTSOF(line_placeholders); i++)
+                                if (strlen(line_placeholders[i].name) == len - 2 &&
+                                    memcmp(line_placeholders[i].name, t + 1, len - 2) == 0) {
+                                        int r = line_placeholders[i].emit(a, b);
+                                        if (r < 0)
+                                                return r;
+                                        found = true;
+                                        break;
+                                }
+                        if (!found)
+                                return -EINVAL;
+                } else {
+                        const char *p = t;
+                        while (p < eol) {
+                                const char *at = memchr(p, '@', (size_t) (eol - p));
+                                const char *end;
+                                if (!at) {
+                                        buffer_put(b, p, (size_t) (eol - p));
+                                        break;
+                                }
+                                end = memchr(at + 1, '@', (size_t) (eol - at - 1));
+                                /* '@' also appears in unit names (modprobe@loop):
+                                 * a placeholder is upper case and '_' only. */
+                                size_t n = end ? (size_t) (end - at - 1) : 0;
+                                bool is_ph = end && n > 0 && strspn(at + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == n;
+                                if (!is_ph) {
+                                        buffer_put(b, p, (size_t) (at - p) + 1);
+                                        p = at + 1;
+                                        continue;
+                                }
+                                buffer_put(b, p, (size_t) (at - p));
+                                if (emit_inline(a, at + 1, n, b) < 0)
+                                        return -EINVAL;
+                                p = end + 1;
+                        }
+                        buffer_puts(b, "\n");
+                }
+                t = *eol ? eol + 1 : eol;
+        }
+        return buffer_status(b);
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "agent.h"
+#include "buffer.h"
+
+/* Rendering an agent into the text of agent@NAME.service, from the template
+ * compiled in from templates/agent.service.in. Every operator string is
+ * escaped for where it lands: '%' specifiers everywhere, and quoting, C
+ * escapes and '$' in Exec*= lines, so no definition can add or change a
+ * directive. */
+
+#define AGENT_STATE_ROOT "/run/agentcage"
+
+int render_unit(const Agent *a, Buffer *out);
+
+/* Appends s as one word of an Exec*= line (quoted and escaped as needed). */
+void render_exec_word(Buffer *b, const char *s);
+
+/* Appends s with '%' doubled, for a unit setting's value. */
+void render_unit_value(Buffer *b, const char *s);

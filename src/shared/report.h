@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Where definition errors go. Every message names the file and, where there is
+ * one, the line, section and key, so an operator can find it at once:
+ *
+ *   /etc/agents/web.agent:7: [Resources] Memory=3X: not a size; expected …
+ *
+ * A Report counts what it was told, so that the caller can decide the exit
+ * status after all agents were looked at. */
+
+#include "macro.h"
+
+typedef struct Report {
+        unsigned n_errors;
+        unsigned n_warnings;
+} Report;
+
+void report_error(Report *r, const char *path, unsigned line, const char *section,
+                  const char *key, const char *fmt, ...) _printf_(6, 7);
+void report_warning(Report *r, const char *path, unsigned line, const char *section,
+                    const char *key, const char *fmt, ...) _printf_(6, 7);

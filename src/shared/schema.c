@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "parse-value.h"
+#include "policy.h"
+#include "schema.h"
+
+#define FIELD(a, k, type) ((type *) ((char *) (a) + (k)->offset))
+
+#define WHY(...) (void) snprintf(why, why_size, __VA_ARGS__)
+
+static int replace_string(char **field, const char *value) {
+        char *s = strdup(value);
+        if (!s)
+                return -ENOMEM;
+        free(*field);
+        *field = s;
+        return 0;
+}
+
+static void replace_strv(char ***field, char **v) {
+        strv_free(*field);
+        *field = v;
+}
+
+static int parse_description(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        if (strlen(v) > k->max) {
+                WHY("%zu bytes long; at most %ju are allowed", strlen(v), (uintmax_t) k->max);
+                return -ERANGE;
+        }
+        if (!string_is_printable_utf8(v, false)) {
+                WHY("contains control characters or invalid UTF-8");
+                return -EINVAL;
+        }
+        /* A trailing backslash would continue the line in the unit file. */
+        if (v[strlen(v) - 1] == '\\') {
+                WHY("ends in a backslash");
+                return -EINVAL;
+        }
+        return replace_string(FIELD(a, k, char *), v);
+}
+
+static bool image_name_is_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n < 1 || n > 64 || streq(s, ".") || streq(s, "..") || s[0] == '.' || s[0] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char) s[i]) && !strchr("._-", s[i]))
+                        return false;
+        return true;
+}
+
+static int parse_image(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        if (v[0] == '/') {
+                if (!path_is_normalized_absolute(v) || streq(v, "/")) {
+                        WHY("not a normalised absolute path (no '.', '..', '//', trailing '/'; not '/')");
+                        return -EINVAL;
+                }
+        } else if (!image_name_is_valid(v)) {
+                WHY("neither an absolute path nor an image name of letters, digits, '.', '_', '-'");
+                return -EINVAL;
+        }
+        return replace_string(FIELD(a, k, char *), v);
+}
+
+static int parse_digest(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        if (strncmp(v, "sha256:", 7) != 0 || strlen(v) != 7 + 64) {
+                WHY("expected sha256: followed by 64 hex digits");
+                return -EINVAL;
+        }
+        for (const char *p = v + 7; *p; p++)
+                if (!isdigit((unsigned char) *p) && !(*p >= 'a' && *p <= 'f')) {
+                        WHY("expected sha256: followed by 64 lowercase hex digits");
+                        return -EINVAL;
+                }
+        return replace_string(FIELD(a, k, char *), v);
+}
+
+static int parse_exec(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        _cleanup_strv_free_ char **argv = NULL;
+        size_t n;
+        int r;
+
+        r = split_words(v, (size_t) k->max, &argv, &n);
+        if (r == -E2BIG) {
+                WHY("more than %ju words", (uintmax_t) k->max);
+                return r;
+        }
+        if (r < 0) {
+                WHY("unbalanced quotes or an unknown backslash escape");
+                return r;
+        }
+        if (!path_is_normalized_absolute(argv[0]) || streq(argv[0], "/")) {
+                WHY("the program must be an absolute, normalised path inside the image");
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (!string_is_printable_utf8(argv[i], false)) {
+                        WHY("word %zu contains control characters", i + 1);
+                        return -EINVAL;
+                }
+        replace_strv(FIELD(a, k, char **), TAKE_PTR(argv));
+        return 0;
+}
+
+static int parse_environment(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        _cleanup_strv_free_ char **env = NULL;
+        size_t n;
+        int r;
+
+        r = split_words(v, (size_t) k->max, &env, &n);
+        if (r == -E2BIG) {
+                WHY("more than %ju variables", (uintmax_t) k->max);
+                return r;
+        }
+        if (r < 0) {
+                WHY("unbalanced quotes or an unknown backslash escape");
+                return r;
+        }
+        for (size_t i = 0; i < n; i++) {
+                char *eq = strchr(env[i], '=');
+                if (!eq) {
+                        WHY("'%.64s' is not KEY=VALUE", env[i]);
+                        return -EINVAL;
+                }
+                *eq = '\0';
+                bool ok = env_name_is_valid(env[i]);
+                for (size_t j = 0; ok && j < i; j++)
+                        if (strncmp(env[j], env[i], strlen(env[i])) == 0 && env[j][strlen(env[i])] == '=') {
+                                WHY("variable %s is set twice", env[i]);
+                                *eq = '=';
+                                return -EINVAL;
+                        }
+                *eq = '=';
+                if (!ok) {
+                        WHY("'%.64s' is not a valid variable name (letters, digits, '_')", env[i]);
+                        return -EINVAL;
+                }
+                if (!string_is_printable_utf8(eq + 1, false)) {
+                        WHY("the value of %.*s contains control characters", (int) (eq - env[i]), env[i]);
+                        return -EINVAL;
+                }
+        }
+        replace_strv(FIELD(a, k, char **), TAKE_PTR(env));
+        return 0;
+}
+
+static int parse_abs_path(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        if (!path_is_normalized_absolute(v)) {
+                WHY("not a normalised absolute path");
+                return -EINVAL;
+        }
+        return replace_string(FIELD(a, k, char *), v);
+}
+
+static int parse_shared_state(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        static const char base[] = "/var/lib/agents/";
+
+        if (!path_is_normalized_absolute(v) || strncmp(v, base, strlen(base)) != 0 || strlen(v) == strlen(base)) {
+                WHY("must be a normalised absolute path below %s", base);
+                return -EINVAL;
+        }
+        if (strncmp(v, "/var/lib/agents/images", 22) == 0 && (v[22] == '\0' || v[22] == '/')) {
+                WHY("the image store cannot be shared read-write");
+                return -EINVAL;
+        }
+        /* systemd-nspawn separates --bind= fields with ':'. */
+        if (strpbrk(v, ":,")) {
+                WHY("':' and ',' are not allowed in the path");
+                return -EINVAL;
+        }
+        return replace_string(FIELD(a, k, char *), v);
+}
+
+static int parse_uint(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        uint64_t n;
+        int r = parse_uint64_range(v, k->min, k->max, &n);
+        if (r < 0)
+                return r;
+        *FIELD(a, k, uint64_t) = n;
+        return 0;
+}
+
+static int parse_bool(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        return parse_boolean(v, FIELD(a, k, bool));
+}
+
+static int parse_span(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        uint64_t usec;
+        int r = parse_timespan(v, &usec);
+        if (r < 0)
+                return r;
+        if (usec % USEC_PER_SEC != 0) {
+                WHY("sub-second precision is not supported");
+                return -EINVAL;
+        }
+        /* A minimum of 0 means "0 is allowed and switches the feature off". */
+        if (usec == 0 ? k->min > 0 : usec < MAX(k->min, USEC_PER_SEC) || usec > k->max)
+                return -ERANGE;
+        *FIELD(a, k, uint64_t) = usec;
+        return 0;
+}
+
+static int parse_size_range(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        uint64_t n;
+        int r = parse_size(v, &n);
+        if (r < 0)
+                return r;
+        if (n < k->min || n > k->max)
+                return -ERANGE;
+        if (n % 4096 != 0) {
+                WHY("must be a multiple of 4K");
+                return -EINVAL;
+        }
+        *FIELD(a, k, uint64_t) = n;
+        return 0;
+}
+
+unsigned schema_n_cpus(void) {
+        const char *e = getenv("AGENTCAGE_CPUS");
+        uint64_t n;
+        long c;
+
+        if (e && parse_uint64_range(e, 1, 4096, &n) >= 0)
+                return (unsigned) n;
+        c = sysconf(_SC_NPROCESSORS_ONLN);
+        return c > 0 ? (unsigned) c : 1;
+}
+
+static int parse_cpu_quota(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        uint64_t n, max = 100ULL * schema_n_cpus();
+        int r = parse_percent(v, &n);
+        if (r < 0)
+                return r;
+        if (n < 1 || n > max) {
+                WHY("this host has %u CPUs, so at most %ju%%", schema_n_cpus(), (uintmax_t) max);
+                return -ERANGE;
+        }
+        *FIELD(a, k, uint64_t) = n;
+        return 0;
+}
+
+static int parse_restart(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        static const char *const names[] = {
+                [RESTART_NO] = "no",
+                [RESTART_ON_FAILURE] = "on-failure",
+                [RESTART_ALWAYS] = "always",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (streq(v, names[i])) {
+                        *FIELD(a, k, RestartPolicy) = (RestartPolicy) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static int parse_network(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        if (streq(v, "none"))
+                *FIELD(a, k, NetworkMode) = NETWORK_NONE;
+        else if (streq(v, "private"))
+                *FIELD(a, k, NetworkMode) = NETWORK_PRIVATE;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+/* Every capability the kernel knows, so that a typo is told apart from a
+ * capability that exists but is not allowed. */
+const char *const capability_names[] = {
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+        "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+        "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+        "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+        "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+        "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+        "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+        "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+};
+
+const size_t n_capability_names = ELEMENTSOF(capability_names);
+
+static int parse_capabilities(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        _cleanup_strv_free_ char **caps = NULL;
+        size_t n;
+        bool net_bind = false;
+        int r;
+
+        r = split_words(v, 64, &caps, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                bool known = false;
+
+                for (size_t j = 0; j < ELEMENTSOF(capability_names); j++)
+                        if (strcasecmp(caps[i], capability_names[j]) == 0)
+                                known = true;
+                if (!known) {
+                        WHY("unknown capability '%.64s'", caps[i]);
+                        return -EINVAL;
+                }
+                if (strcasecmp(caps[i], "CAP_NET_BIND_SERVICE") != 0) {
+                        WHY("%.64s may not be added", caps[i]);
+                        return -EPERM;
+                }
+                if (net_bind) {
+                        WHY("%.64s is listed twice", caps[i]);
+                        return -EINVAL;
+                }
+                net_bind = true;
+        }
+        *FIELD(a, k, bool) = net_bind;
+        return 0;
+}
+
+static int parse_system_calls(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        _cleanup_strv_free_ char **calls = NULL;
+        size_t n;
+        int r;
+
+        r = split_words(v, (size_t) k->max, &calls, &n);
+        if (r == -E2BIG) {
+                WHY("more than %ju system calls", (uintmax_t) k->max);
+                return r;
+        }
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                const char *reason = NULL;
+
+                for (size_t j = 0; j < i; j++)
+                        if (streq(calls[i], calls[j])) {
+                                WHY("%.64s is listed twice", calls[i]);
+                                return -EINVAL;
+                        }
+                r = seccomp_policy_check_extra(calls[i], &reason);
+                if (r == -EPERM) {
+                        WHY("%.64s is never allowed: %s", calls[i], reason ? reason : "dangerous");
+                        return r;
+                }
+                if (r < 0) {
+                        WHY("'%.64s' is not a system call known to libseccomp on this architecture", calls[i]);
+                        return -EINVAL;
+                }
+        }
+        replace_strv(FIELD(a, k, char **), TAKE_PTR(calls));
+        return 0;
+}
+
+#define SEC(n) ((uint64_t) (n) * USEC_PER_SEC)
+#define MiB(n) ((uint64_t) (n) << 20)
+#define GiB(n) ((uint64_t) (n) << 30)
+#define TiB(n) ((uint64_t) (n) << 40)
+
+const SchemaKey schema_keys[] = {
+        { "Agent", "Image", parse_image, offsetof(Agent, image), 0, 0, NULL, true,
+          "an absolute path of a tree or image file, or an image name",
+          "Image of the agent; a name is looked up in /var/lib/agents/images then /var/lib/machines at start." },
+        { "Agent", "ImageDigest", parse_digest, offsetof(Agent, image_digest), 0, 0, NULL, false,
+          "sha256: and 64 lowercase hex digits (see agent-runtime digest)",
+          "The image must have this digest or the agent does not start." },
+        { "Agent", "Exec", parse_exec, offsetof(Agent, exec), 0, 256, NULL, true,
+          "an absolute path inside the image, then arguments; quotes group words; no shell",
+          "Command line of the agent." },
+        { "Agent", "Description", parse_description, offsetof(Agent, description), 0, 256, NULL, false,
+          "printable text of at most 256 bytes",
+          "Shown by systemctl and machinectl; defaults to \"Agent NAME\"." },
+        { "Agent", "Environment", parse_environment, offsetof(Agent, environment), 0, 128, NULL, false,
+          "space-separated KEY=VALUE words (quotes allowed)",
+          "Environment variables of the agent." },
+        { "Agent", "WorkingDirectory", parse_abs_path, offsetof(Agent, working_directory), 0, 0, "/workspace", false,
+          "an absolute, normalised path inside the agent",
+          "Directory the agent starts in." },
+        { "Agent", "User", parse_uint, offsetof(Agent, user), 1, 65534, "65534", false,
+          "a numeric uid from 1 to 65534 (0 and names are refused)",
+          "User id the agent runs as inside its user namespace." },
+        { "Agent", "Autostart", parse_bool, offsetof(Agent, autostart), 0, 0, "no", false,
+          "a boolean (yes/no)",
+          "Start the agent at boot through agents.target." },
+
+        { "Lifecycle", "RuntimeMaxSec", parse_span, offsetof(Agent, runtime_max_usec), SEC(1), 7 * USEC_PER_DAY, "1h", false,
+          "a time span from 1s to 7d (0 and infinity are refused)",
+          "Hard time to live; the agent is stopped and recycled when it ends." },
+        { "Lifecycle", "Restart", parse_restart, offsetof(Agent, restart), 0, 0, "on-failure", false,
+          "no, on-failure or always",
+          "When systemd restarts the agent." },
+        { "Lifecycle", "RestartSec", parse_span, offsetof(Agent, restart_usec), 0, USEC_PER_DAY, "5s", false,
+          "a time span from 0 to 1d",
+          "Pause before a restart." },
+        { "Lifecycle", "MaxRestarts", parse_uint, offsetof(Agent, max_restarts), 0, 100, "5", false,
+          "an integer from 0 to 100",
+          "Restarts allowed within 10 minutes before the agent is left failed." },
+        { "Lifecycle", "WatchdogSec", parse_span, offsetof(Agent, watchdog_usec), 0, USEC_PER_HOUR, "0", false,
+          "0 (off) or a time span from 1s to 1h",
+          "Heartbeat deadline." },
+
+        { "Resources", "Memory", parse_size_range, offsetof(Agent, memory_max), MiB(16), TiB(1), "512M", false,
+          "a size from 16M to 1T (suffixes K, M, G, T)",
+          "Memory limit (MemoryMax=), swap is off." },
+        { "Resources", "CPUQuota", parse_cpu_quota, offsetof(Agent, cpu_quota_percent), 1, 0, "100%", false,
+          "a percentage from 1% to 100% per CPU of this host",
+          "CPU time limit." },
+        { "Resources", "Tasks", parse_uint, offsetof(Agent, tasks_max), 1, 65536, "256", false,
+          "an integer from 1 to 65536",
+          "Maximum number of processes and threads (TasksMax=)." },
+
+        { "Security", "Capabilities", parse_capabilities, offsetof(Agent, cap_net_bind_service), 0, 0, NULL, false,
+          "CAP_NET_BIND_SERVICE or nothing (the Kubernetes \"restricted\" rule)",
+          "Capabilities added back to the agent." },
+        { "Security", "SystemCalls", parse_system_calls, offsetof(Agent, system_calls), 0, 64, NULL, false,
+          "system call names known to libseccomp, none of the never-allowed ones",
+          "System calls added to the allow-list." },
+        { "Security", "Network", parse_network, offsetof(Agent, network), 0, 0, "none", false,
+          "none or private",
+          "none: loopback only; private: a veth link to the host." },
+
+        { "Volumes", "Workspace", parse_size_range, offsetof(Agent, workspace_size), MiB(1), GiB(64), "500M", false,
+          "a size from 1M to 64G, a multiple of 4K",
+          "Size of the encrypted volatile /workspace." },
+        { "Volumes", "Tmp", parse_size_range, offsetof(Agent, tmp_size), MiB(1), GiB(16), "100M", false,
+          "a size from 1M to 16G, a multiple of 4K",
+          "Size of the /tmp tmpfs." },
+        { "Volumes", "SharedState", parse_shared_state, offsetof(Agent, shared_state), 0, 0, NULL, false,
+          "an absolute directory below /var/lib/agents/ (not the image store)",
+          "Host directory bind-mounted read-write at /shared for durable outputs." },
+
+        { "Secrets", "*", NULL, 0, 0, 0, NULL, false,
+          "an absolute host file, or cred:ID for a systemd credential",
+          "Secret NAME delivered as /run/secrets/NAME (0400, owned by the agent)." },
+};
+const size_t schema_n_keys = ELEMENTSOF(schema_keys);
+
+const SchemaKey *schema_find(const char *section, const char *key, bool *ret_section_known) {
+        bool known = false;
+
+        for (size_t i = 0; i < schema_n_keys; i++) {
+                if (strcasecmp(schema_keys[i].section, section) != 0)
+                        continue;
+                known = true;
+                if (streq(schema_keys[i].key, "*") || strcasecmp(schema_keys[i].key, key) == 0) {
+                        if (ret_section_known)
+                                *ret_section_known = true;
+                        return &schema_keys[i];
+                }
+        }
+        if (ret_section_known)
+                *ret_section_known = known;
+        return NULL;
+}
+
+int schema_apply_defaults(Agent *a) {
+        for (size_t i = 0; i < schema_n_keys; i++) {
+                const SchemaKey *k = &schema_keys[i];
+                char why[128];
+
+                if (!k->default_value)
+                        continue;
+                int r = k->parse(k, k->default_value, a, why, sizeof why);
+                if (r < 0)
+                        return r; /* a broken default is a bug; tests catch it */
+        }
+        return 0;
+}
+
+void schema_dump(FILE *f) {
+        for (size_t i = 0; i < schema_n_keys; i++) {
+                const SchemaKey *k = &schema_keys[i];
+                fprintf(f, "[%s] %s=\n    %s\n    Allowed: %s.\n    Default: %s%s\n", k->section,
+                        streq(k->key, "*") ? "NAME" : k->key, k->doc, k->allowed,
+                        k->default_value ? k->default_value : (k->required ? "(required)" : "(none)"),
+                        "");
+        }
+}
