@@ -52,6 +52,7 @@ recipe_hash() {
 hash=$(recipe_hash)
 dest=$cache/$hash
 if [ -z "${AGENTCAGE_VM_REBUILD:-}" ] && [ -f "$dest/root.img" ] && [ -f "$dest/vmlinuz" ] && [ -f "$dest/initrd.img" ]; then
+        touch "$dest"   # marks it as in use for the pruning below
         echo "$dest"
         exit 0
 fi
@@ -99,11 +100,18 @@ mke2fs -q -t ext4 -L agentcage-root -d "$tmp/rootfs" "$tmp/root.img" 2G >&2
 rm -rf --one-file-system "$tmp/rootfs"
 echo "$(($(date +%s) - start))" >"$tmp/build-seconds"
 
-# Atomic publish: a concurrent build of the same recipe may have won.
+# Atomic publish: rename(2) of the finished folder. A forced rebuild first
+# moves the old one aside; a concurrent build of the same recipe may have won.
+if [ -n "${AGENTCAGE_VM_REBUILD:-}" ] && [ -d "$dest" ]; then
+        mv -T "$dest" "$tmp.old" && rm -rf --one-file-system "$tmp.old"
+fi
 if ! mv -T "$tmp" "$dest" 2>/dev/null; then
         [ -f "$dest/root.img" ] || { echo "build-image.sh: cannot publish $dest" >&2; exit 1; }
 fi
 trap - EXIT
-[ -d "$tmp" ] && rm -rf --one-file-system "$tmp"
+[ ! -d "$tmp" ] || rm -rf --one-file-system "$tmp"
+# Images of older recipes (~0.7 GB each) unused for a week go.
+find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$hash" ! -name '.build-*' -mtime +7 \
+        -exec rm -rf --one-file-system {} + 2>/dev/null || true
 echo "build-image.sh: built $dest in $(cat "$dest/build-seconds") s" >&2
 echo "$dest"

@@ -19,7 +19,7 @@ check_fails "systemctl start $unit fails" '' \
 check_output "the unit ended failed" \
         '^ActiveState=failed$' systemctl show -p ActiveState "$unit"
 check_output "its journal says there is no such definition, naming the agent" \
-        '[Nn]o (agent )?definition.*undefined|undefined.*(not defined|no definition|is not defined)' \
+        'undefined has no (valid )?definition|[Nn]o (valid )?definition.*undefined' \
         journalctl -q --no-pager -b -u "$unit"
 check_no_output "no container was started for it" \
         'undefined' machinectl list --no-legend
