@@ -5,6 +5,10 @@
  * "The runtime contract"). Each takes the verb's own argv (argv[0] is the verb)
  * and returns 0 or a negative errno; it logs its own errors. */
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
 int verb_provision(int argc, char *argv[]);
 int verb_configure(int argc, char *argv[]);
 int verb_recycle(int argc, char *argv[]);
@@ -13,3 +17,70 @@ int verb_digest(int argc, char *argv[]);
 /* Directory holding the runtime state of agent NAME: /run/agents/NAME. The
  * root can be moved with $AGENTCAGE_RUNTIME_DIR for tests. */
 #define AGENT_RUNTIME_ROOT_DEFAULT "/run/agents"
+
+/* Where a bare image name is looked up, in this order ($AGENTCAGE_IMAGE_PATH,
+ * a ':'-separated list of absolute directories, replaces it for tests). */
+#define IMAGE_SEARCH_PATH_DEFAULT "/var/lib/agents/images:/var/lib/machines"
+
+/* --- tree walking (tree.c) ----------------------------------------------- */
+
+/* Bounds of a walk: an image deeper or bigger than this is refused rather
+ * than walked for minutes (or recursed into a stack overflow). */
+#define TREE_DEPTH_MAX 128U
+#define TREE_ENTRIES_MAX (4U * 1024U * 1024U)
+
+typedef struct TreeEntry {
+        const char *path;      /* relative to the root; "." for the root itself */
+        const char *name;      /* last component; "." for the root */
+        int dir_fd;            /* the directory holding it (the root's own fd for ".") */
+        const struct stat *st; /* lstat() of the entry: symlinks are never followed */
+        unsigned depth;        /* 0 for the root */
+} TreeEntry;
+
+/* Called for every entry; a negative return stops the walk and is returned. */
+typedef int (*tree_walk_fn)(const TreeEntry *e, void *userdata);
+
+/* Visits ROOT_FD (a directory) and everything below it in a fixed order: the
+ * root, then depth first, the entries of each directory sorted bytewise by
+ * name (strcmp). Never follows a symlink (fstatat AT_SYMLINK_NOFOLLOW, openat
+ * O_NOFOLLOW) and refuses a directory that changed under it. Returns 0 or
+ * -errno (-ELOOP past TREE_DEPTH_MAX, -EFBIG past TREE_ENTRIES_MAX); does not
+ * log. */
+int tree_walk(int root_fd, tree_walk_fn fn, void *userdata);
+
+/* --- the approved-image policy (image-policy.c) ------------------------- */
+
+typedef struct ImageViolation {
+        char *path;         /* absolute inside the image, e.g. "/bin/sh" */
+        const char *reason; /* static string */
+} ImageViolation;
+
+typedef struct ImagePolicyReport {
+        ImageViolation *violations;
+        size_t n_violations;
+} ImagePolicyReport;
+
+void image_policy_report_done(ImagePolicyReport *r);
+
+/* Scans the tree at ROOT_FD and fills *ret with every violation of the
+ * approved-image policy (forbidden programs, setuid/setgid files, file
+ * capabilities, device nodes, missing mount points), in walk order. Returns
+ * 0 when the scan completed (whether or not it found violations) or -errno;
+ * does not log. */
+int image_policy_scan(int root_fd, ImagePolicyReport *ret);
+
+/* --- digests (digest.c) -------------------------------------------------- */
+
+/* "sha256:" + 64 lowercase hex digits + NUL */
+#define IMAGE_DIGEST_STRING_MAX (7 + 64 + 1)
+
+/* The digest of an image file: sha256 of its bytes. */
+int image_digest_file_fd(int fd, char ret[static IMAGE_DIGEST_STRING_MAX]);
+/* The digest of a tree: sha256 over the canonical serialisation described in
+ * digest.c (and docs/DESIGN.md). */
+int image_digest_tree_fd(int dir_fd, char ret[static IMAGE_DIGEST_STRING_MAX]);
+/* Either of the above, after looking at what PATH is. Does not log. */
+int image_digest_path(const char *path, char ret[static IMAGE_DIGEST_STRING_MAX]);
+/* Parses "sha256:HEX" (64 hex digits, either case) into the canonical
+ * lowercase form. Returns 0 or -EINVAL. */
+int image_digest_parse(const char *s, char ret[static IMAGE_DIGEST_STRING_MAX]);

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* agent-init --uid=UID [--keep-caps=CAP,…] [--seccomp-filter=PATH] -- EXEC [ARGS…]
+ *
+ * The container's PID 1 (docs/DESIGN.md, "The runtime contract").
+ * systemd-nspawn starts it as root of the container's user namespace with only
+ * CAP_SETUID, CAP_SETGID, CAP_SETPCAP (and CAP_NET_BIND_SERVICE if the agent
+ * asked for it) left. It then, in this order:
+ *
+ *   1. reads the agent's seccomp filter (a raw BPF program written by
+ *      `agent-runtime configure`); without one it refuses to go on: the
+ *      agent never runs unfiltered;
+ *   2. drops supplementary groups, changes gid, empties the bounding set
+ *      except for the kept capabilities, changes uid (keeping capabilities
+ *      across that only if some are kept), and leaves the kept ones as the
+ *      only permitted, effective, inheritable and ambient capabilities;
+ *   3. sets no-new-privileges and loads the filter;
+ *   4. forks: the child asks AppArmor to switch to the agentcage-agent
+ *      profile on exec (when AppArmor is enabled), resets its signal state
+ *      and execs the agent;
+ *   5. the parent stays PID 1: it forwards SIGTERM, SIGINT, SIGHUP, SIGUSR1
+ *      and SIGUSR2 to the agent, reaps every process that ends up as its
+ *      child (orphans included), and exits with the agent's status (128+N if
+ *      the agent was killed by signal N) as soon as the agent is gone; the
+ *      kernel then kills whatever is left in the PID namespace.
+ *
+ * Everything after step 3 runs under the agent's own filter, so init needs
+ * only: rt_sigprocmask, rt_sigtimedwait, rt_sigaction, wait4, kill, clone,
+ * execve, openat, write, close, exit_group.
+ *
+ * The binary is static (glibc) and has no dependencies: it is bind-mounted
+ * into distroless images. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+
+#define SECCOMP_FILTER_DEFAULT "/run/agentcage/seccomp.bpf"
+#define APPARMOR_AGENT_PROFILE "agentcage-agent"
+/* The kernel refuses longer programs anyway (BPF_MAXINSNS). */
+#define FILTER_INSNS_MAX 4096U
+
+static const struct {
+        const char *name;
+        int value;
+} cap_names[] = {
+        { "CAP_CHOWN",              CAP_CHOWN },
+        { "CAP_DAC_OVERRIDE",       CAP_DAC_OVERRIDE },
+        { "CAP_DAC_READ_SEARCH",    CAP_DAC_READ_SEARCH },
+        { "CAP_FOWNER",             CAP_FOWNER },
+        { "CAP_FSETID",             CAP_FSETID },
+        { "CAP_KILL",               CAP_KILL },
+        { "CAP_SETGID",             CAP_SETGID },
+        { "CAP_SETUID",             CAP_SETUID },
+        { "CAP_SETPCAP",            CAP_SETPCAP },
+        { "CAP_LINUX_IMMUTABLE",    CAP_LINUX_IMMUTABLE },
+        { "CAP_NET_BIND_SERVICE",   CAP_NET_BIND_SERVICE },
+        { "CAP_NET_BROADCAST",      CAP_NET_BROADCAST },
+        { "CAP_NET_ADMIN",          CAP_NET_ADMIN },
+        { "CAP_NET_RAW",            CAP_NET_RAW },
+        { "CAP_IPC_LOCK",           CAP_IPC_LOCK },
+        { "CAP_IPC_OWNER",          CAP_IPC_OWNER },
+        { "CAP_SYS_MODULE",         CAP_SYS_MODULE },
+        { "CAP_SYS_RAWIO",          CAP_SYS_RAWIO },
+        { "CAP_SYS_CHROOT",         CAP_SYS_CHROOT },
+        { "CAP_SYS_PTRACE",         CAP_SYS_PTRACE },
+        { "CAP_SYS_PACCT",          CAP_SYS_PACCT },
+        { "CAP_SYS_ADMIN",          CAP_SYS_ADMIN },
+        { "CAP_SYS_BOOT",           CAP_SYS_BOOT },
+        { "CAP_SYS_NICE",           CAP_SYS_NICE },
+        { "CAP_SYS_RESOURCE",       CAP_SYS_RESOURCE },
+        { "CAP_SYS_TIME",           CAP_SYS_TIME },
+        { "CAP_SYS_TTY_CONFIG",     CAP_SYS_TTY_CONFIG },
+        { "CAP_MKNOD",              CAP_MKNOD },
+        { "CAP_LEASE",              CAP_LEASE },
+        { "CAP_AUDIT_WRITE",        CAP_AUDIT_WRITE },
+        { "CAP_AUDIT_CONTROL",      CAP_AUDIT_CONTROL },
+        { "CAP_SETFCAP",            CAP_SETFCAP },
+        { "CAP_MAC_OVERRIDE",       CAP_MAC_OVERRIDE },
+        { "CAP_MAC_ADMIN",          CAP_MAC_ADMIN },
+        { "CAP_SYSLOG",             CAP_SYSLOG },
+        { "CAP_WAKE_ALARM",         CAP_WAKE_ALARM },
+        { "CAP_BLOCK_SUSPEND",      CAP_BLOCK_SUSPEND },
+        { "CAP_AUDIT_READ",         CAP_AUDIT_READ },
+        { "CAP_PERFMON",            38 },
+        { "CAP_BPF",                39 },
+        { "CAP_CHECKPOINT_RESTORE", 40 },
+};
+
+static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 };
+
+static uid_t arg_uid = (uid_t) -1;
+static uint64_t arg_keep_caps = 0;
+static const char *arg_filter = SECCOMP_FILTER_DEFAULT;
+static char **arg_exec = NULL;
+
+static int parse_uid(const char *s, uid_t *ret) {
+        unsigned long v;
+        char *end;
+
+        if (!s || s[0] < '0' || s[0] > '9')
+                return -EINVAL;
+        if (s[0] == '0' && s[1] != '\0')
+                return -EINVAL; /* no octal look-alikes */
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || *end != '\0')
+                return -EINVAL;
+        /* Never root, never the invalid or overflow-ambiguous 65535: the
+         * container's user namespace maps 0…65535. */
+        if (v == 0 || v > 65534)
+                return -ERANGE;
+        *ret = (uid_t) v;
+        return 0;
+}
+
+static int parse_caps(const char *s, uint64_t *ret) {
+        _cleanup_free_ char *copy = NULL;
+        uint64_t mask = 0;
+
+        if (!s || !*s)
+                return -EINVAL;
+        copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+
+        for (char *save = NULL, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+                bool found = false;
+                for (size_t i = 0; i < ELEMENTSOF(cap_names); i++)
+                        if (streq(w, cap_names[i].name)) {
+                                mask |= UINT64_C(1) << cap_names[i].value;
+                                found = true;
+                                break;
+                        }
+                if (!found)
+                        return log_error_errno(-EINVAL, "Unknown capability '%s' in --keep-caps=.", w);
+        }
+        /* A trailing or doubled comma is a typo, not an empty entry. */
+        if (s[strlen(s) - 1] == ',' || strstr(s, ",,") || s[0] == ',')
+                return log_error_errno(-EINVAL, "Empty entry in --keep-caps=%s.", s);
+        *ret = mask;
+        return 0;
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum { ARG_UID = 0x100, ARG_KEEP_CAPS, ARG_FILTER };
+        static const struct option options[] = {
+                { "help",           no_argument,       NULL, 'h'           },
+                { "uid",            required_argument, NULL, ARG_UID       },
+                { "keep-caps",      required_argument, NULL, ARG_KEEP_CAPS },
+                { "seccomp-filter", required_argument, NULL, ARG_FILTER    },
+                {}
+        };
+        bool have_caps = false, have_filter = false;
+        int c, r;
+
+        opterr = 0;
+        /* '+': stop at the first non-option, so nothing of the agent's own
+         * command line is ever taken for ours. */
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        printf("agent-init --uid=UID [--keep-caps=CAP,…] [--seccomp-filter=PATH] -- EXEC [ARGS…]\n");
+                        return 0;
+                case ARG_UID:
+                        if (arg_uid != (uid_t) -1)
+                                return log_error_errno(-EINVAL, "--uid= given twice.");
+                        r = parse_uid(optarg, &arg_uid);
+                        if (r < 0)
+                                return log_error_errno(r, "Invalid --uid=%s: expected 1…65534.", optarg);
+                        break;
+                case ARG_KEEP_CAPS:
+                        if (have_caps)
+                                return log_error_errno(-EINVAL, "--keep-caps= given twice.");
+                        r = parse_caps(optarg, &arg_keep_caps);
+                        if (r < 0)
+                                return r;
+                        have_caps = true;
+                        break;
+                case ARG_FILTER:
+                        if (have_filter)
+                                return log_error_errno(-EINVAL, "--seccomp-filter= given twice.");
+                        if (optarg[0] != '/')
+                                return log_error_errno(-EINVAL, "--seccomp-filter= must be an absolute path.");
+                        arg_filter = optarg;
+                        have_filter = true;
+                        break;
+                case '?':
+                        return log_error_errno(-EINVAL, "Unknown option or missing argument: %s", argv[optind - 1]);
+                default:
+                        return log_error_errno(-EINVAL, "Unexpected option code %d.", c);
+                }
+
+        if (arg_uid == (uid_t) -1)
+                return log_error_errno(-EINVAL, "--uid= is required.");
+        if (optind <= 1 || !streq(argv[optind - 1], "--"))
+                return log_error_errno(-EINVAL, "Expected '--' before the agent's command line.");
+        if (optind >= argc)
+                return log_error_errno(-EINVAL, "No agent command line after '--'.");
+        if (argv[optind][0] != '/')
+                return log_error_errno(-EINVAL, "The agent's executable must be an absolute path: %s", argv[optind]);
+        arg_exec = argv + optind;
+        return 1;
+}
+
+/* Reads the filter into *ret (a malloc()ed array). A missing, empty, torn or
+ * oversized file is an error: the caller must not start the agent then. */
+static int read_filter(const char *path, struct sock_fprog *ret) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ struct sock_filter *insns = NULL;
+        size_t max = FILTER_INSNS_MAX * sizeof(struct sock_filter), n = 0;
+        struct stat st;
+
+        fd = open(path, O_RDONLY | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "Failed to open seccomp filter %s: %m", path);
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(negative_errno(), "Failed to stat %s: %m", path);
+        if (!S_ISREG(st.st_mode))
+                return log_error_errno(-EBADFD, "Seccomp filter %s is not a regular file.", path);
+
+        /* One byte more than allowed, to notice a file that is too big. */
+        insns = malloc(max + 1);
+        if (!insns)
+                return log_oom();
+        while (n < max + 1) {
+                ssize_t k = read(fd, (char *) insns + n, max + 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(negative_errno(), "Failed to read %s: %m", path);
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        if (n == 0 || n > max || n % sizeof(struct sock_filter) != 0)
+                return log_error_errno(-EBADMSG, "Seccomp filter %s has an invalid size (%zu bytes).", path, n);
+
+        *ret = (struct sock_fprog) {
+                .len = (unsigned short) (n / sizeof(struct sock_filter)),
+                .filter = TAKE_PTR(insns),
+        };
+        return 0;
+}
+
+static int capset_all(uint64_t mask) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+        struct __user_cap_data_struct d[2] = {};
+
+        for (int i = 0; i < 2; i++) {
+                uint32_t m = (uint32_t) (mask >> (32 * i));
+                d[i] = (struct __user_cap_data_struct) { .effective = m, .permitted = m, .inheritable = m };
+        }
+        return syscall(SYS_capset, &h, d) < 0 ? negative_errno() : 0;
+}
+
+static int drop_privileges(uid_t uid, uint64_t keep) {
+        gid_t gid = (gid_t) uid;
+        int r;
+
+        if (setgroups(0, NULL) < 0)
+                return log_error_errno(negative_errno(), "Failed to drop supplementary groups: %m");
+        if (setresgid(gid, gid, gid) < 0)
+                return log_error_errno(negative_errno(), "Failed to change to gid %u: %m", (unsigned) gid);
+
+        /* Every capability the kernel knows, which may be more than this
+         * binary knows names for: ask until it says EINVAL. */
+        for (unsigned long cap = 0; cap < 64; cap++) {
+                r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+                if (r < 0 && errno == EINVAL)
+                        break;
+                if (r < 0)
+                        return log_error_errno(negative_errno(), "Failed to read bounding capability %lu: %m", cap);
+                if (r == 0 || (keep & (UINT64_C(1) << cap)))
+                        continue;
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+                        return log_error_errno(negative_errno(), "Failed to drop capability %lu from the bounding set: %m", cap);
+        }
+
+        if (keep != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+                return log_error_errno(negative_errno(), "Failed to set PR_SET_KEEPCAPS: %m");
+        if (setresuid(uid, uid, uid) < 0)
+                return log_error_errno(negative_errno(), "Failed to change to uid %u: %m", (unsigned) uid);
+        if (keep != 0 && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+                return log_error_errno(negative_errno(), "Failed to clear PR_SET_KEEPCAPS: %m");
+
+        /* Permitted, effective and inheritable become exactly the kept set
+         * (the inheritable set survives setresuid() otherwise) … */
+        r = capset_all(keep);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set capabilities: %m");
+        /* … and the kept ones become ambient, so they survive the exec of an
+         * ordinary, capability-less binary. */
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+                return log_error_errno(negative_errno(), "Failed to clear the ambient capabilities: %m");
+        for (unsigned long cap = 0; cap < 64; cap++)
+                if ((keep & (UINT64_C(1) << cap)) &&
+                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+                        return log_error_errno(negative_errno(), "Failed to raise ambient capability %lu: %m", cap);
+        return 0;
+}
+
+static int apparmor_enabled(void) {
+        _cleanup_close_ int fd = -EBADF;
+        char c = 0;
+
+        fd = open("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (read(fd, &c, 1) != 1)
+                return -EIO;
+        return c == 'Y';
+}
+
+/* In the child, after the filter is in place: have AppArmor change to the
+ * agent profile at the exec that follows. */
+static int apparmor_set_exec_profile(void) {
+        static const char cmd[] = "exec " APPARMOR_AGENT_PROFILE;
+        static const char *const paths[] = { "/proc/self/attr/apparmor/exec", "/proc/self/attr/exec" };
+        int r = -ENOENT;
+
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                _cleanup_close_ int fd = open(paths[i], O_WRONLY | O_CLOEXEC);
+                if (fd < 0) {
+                        r = negative_errno();
+                        if (r == -ENOENT)
+                                continue; /* older kernels only have the second */
+                        return r;
+                }
+                if (write(fd, cmd, sizeof cmd - 1) != (ssize_t) (sizeof cmd - 1))
+                        return negative_errno();
+                return 0;
+        }
+        return r;
+}
+
+_noreturn_ static void run_child(int apparmor, const sigset_t *saved_mask) {
+        int r;
+
+        if (apparmor > 0) {
+                r = apparmor_set_exec_profile();
+                if (r < 0) {
+                        log_error_errno(r, "Failed to select AppArmor profile %s for the agent: %m", APPARMOR_AGENT_PROFILE);
+                        _exit(126);
+                }
+        }
+
+        /* The agent starts with default signal dispositions and the mask
+         * nspawn gave us, not init's. */
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) signal(sig, SIG_DFL);
+        if (sigprocmask(SIG_SETMASK, saved_mask, NULL) < 0) {
+                log_error_errno(negative_errno(), "Failed to reset the signal mask: %m");
+                _exit(126);
+        }
+
+        execv(arg_exec[0], arg_exec);
+        log_error_errno(negative_errno(), "Failed to execute %s: %m", arg_exec[0]);
+        _exit(errno == ENOENT ? 127 : 126);
+}
+
+static int exit_code_of(int status) {
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return 255;
+}
+
+/* PID 1's loop. Returns the exit code for init. */
+static int supervise(pid_t agent, const sigset_t *mask) {
+        for (;;) {
+                siginfo_t si;
+                int sig;
+
+                sig = sigwaitinfo(mask, &si);
+                if (sig < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        log_error_errno(negative_errno(), "Failed to wait for signals: %m");
+                        (void) kill(agent, SIGKILL);
+                        return 255;
+                }
+
+                if (sig != SIGCHLD) {
+                        /* The agent decides what the signal means; if it is
+                         * already gone the next SIGCHLD ends us anyway. */
+                        if (kill(agent, sig) < 0 && errno != ESRCH)
+                                log_warning("Failed to forward signal %d to the agent: %m", sig);
+                        continue;
+                }
+
+                /* SIGCHLD coalesces: reap everything that is ready. */
+                for (;;) {
+                        int status;
+                        pid_t p = waitpid(-1, &status, WNOHANG);
+                        if (p < 0 && errno == EINTR)
+                                continue;
+                        if (p <= 0)
+                                break; /* nothing more now, or no children */
+                        if (p == agent && (WIFEXITED(status) || WIFSIGNALED(status)))
+                                return exit_code_of(status);
+                }
+        }
+}
+
+int main(int argc, char *argv[]) {
+        struct sock_fprog prog = {};
+        sigset_t mask, saved_mask;
+        pid_t agent;
+        int r, apparmor;
+
+        log_set_prefix("agent-init");
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+
+        r = read_filter(arg_filter, &prog);
+        if (r < 0) {
+                log_error("Refusing to start the agent without its seccomp filter.");
+                return 1;
+        }
+
+        /* Outside a PID namespace (tests) orphans would go elsewhere; as PID 1
+         * this changes nothing. */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+                log_error_errno(negative_errno(), "Failed to become a child subreaper: %m");
+                return 1;
+        }
+
+        /* Decided before the filter goes on: reading /sys is not something
+         * the agent's allow-list needs to grant to init. */
+        apparmor = apparmor_enabled();
+        if (apparmor < 0) {
+                log_error_errno(apparmor, "Failed to find out whether AppArmor is enabled: %m");
+                return 1;
+        }
+        if (apparmor == 0)
+                log_notice("AppArmor is not enabled on this kernel; the agent runs without its AppArmor profile.");
+
+        if (drop_privileges(arg_uid, arg_keep_caps) < 0)
+                return 1;
+
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                log_error_errno(negative_errno(), "Failed to set no-new-privileges: %m");
+                return 1;
+        }
+
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+                r = negative_errno();
+                if (r == -ENOSYS && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) >= 0)
+                        r = 0;
+                if (r < 0) {
+                        log_error_errno(r, "Failed to load the seccomp filter: %m");
+                        return 1;
+                }
+        }
+        free(prog.filter);
+
+        /* Block what we handle before the child exists, so that nothing sent
+         * between fork() and the first sigwaitinfo() is lost. */
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                sigaddset(&mask, forwarded_signals[i]);
+        sigaddset(&mask, SIGCHLD);
+        if (sigprocmask(SIG_BLOCK, &mask, &saved_mask) < 0) {
+                log_error_errno(negative_errno(), "Failed to block signals: %m");
+                return 1;
+        }
+
+        agent = fork();
+        if (agent < 0) {
+                log_error_errno(negative_errno(), "Failed to fork the agent: %m");
+                return 1;
+        }
+        if (agent == 0)
+                run_child(apparmor, &saved_mask);
+
+        return supervise(agent, &mask);
+}

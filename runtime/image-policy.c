@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The approved-image policy. An agent image is meant to hold the agent and
+ * its libraries, nothing an attacker who takes over the agent could use to
+ * widen the foothold: no shell to script with, no network tools, no package
+ * manager to pull more in, no compiler or interpreter to build more, nothing
+ * setuid/setgid or carrying file capabilities, no device nodes. The image is
+ * mounted nosuid,nodev and the agent runs with no-new-privileges and an empty
+ * bounding set, so most of this is defence in depth; the point of refusing
+ * such an image outright is that it was built wrongly and whoever built it
+ * should know.
+ *
+ * Programs are matched by file name anywhere in the tree (a renamed copy of a
+ * shell is not caught; that is what the seccomp allow-list and AppArmor are
+ * for). Regular files and symlinks count: /bin/sh -> dash is refused for
+ * its name even though the link itself is harmless. Directories do not, so
+ * /usr/lib/node or /usr/lib/python3 are fine. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#include "macro.h"
+#include "runtime.h"
+
+static const struct {
+        const char *pattern; /* fnmatch(3) on the file name */
+        const char *reason;
+} forbidden_programs[] = {
+        /* shells and multi-call binaries that contain one */
+        { "sh",       "a shell" },
+        { "bash",     "a shell" },
+        { "dash",     "a shell" },
+        { "zsh",      "a shell" },
+        { "ash",      "a shell" },
+        { "ksh",      "a shell" },
+        { "mksh",     "a shell" },
+        { "csh",      "a shell" },
+        { "tcsh",     "a shell" },
+        { "fish",     "a shell" },
+        { "busybox",  "a shell (busybox)" },
+        { "toybox",   "a shell (toybox)" },
+        /* network tools */
+        { "curl",     "a network tool" },
+        { "wget",     "a network tool" },
+        { "nc",       "a network tool" },
+        { "ncat",     "a network tool" },
+        { "netcat",   "a network tool" },
+        { "socat",    "a network tool" },
+        { "nmap",     "a network tool" },
+        { "dig",      "a network tool" },
+        { "ssh",      "a network tool" },
+        { "telnet",   "a network tool" },
+        /* package managers */
+        { "apt",      "a package manager" },
+        { "apt-get",  "a package manager" },
+        { "dpkg",     "a package manager" },
+        { "apk",      "a package manager" },
+        { "pip",      "a package manager" },
+        { "pip3",     "a package manager" },
+        { "npm",      "a package manager" },
+        { "rpm",      "a package manager" },
+        { "dnf",      "a package manager" },
+        { "yum",      "a package manager" },
+        /* compilers and interpreters */
+        { "cc",       "a compiler" },
+        { "gcc",      "a compiler" },
+        { "clang",    "a compiler" },
+        { "tcc",      "a compiler" },
+        { "go",       "a compiler" },
+        { "python",   "an interpreter" },
+        { "python2*", "an interpreter" },
+        { "python3*", "an interpreter" },
+        { "perl",     "an interpreter" },
+        { "ruby",     "an interpreter" },
+        { "node",     "an interpreter" },
+};
+
+/* Mount points systemd-nspawn 252 needs in a tree it runs with --read-only
+ * and the options of the generated unit: /usr (nspawn refuses a tree without
+ * it: "doesn't look like an OS tree"), /dev /proc /sys /run (its API file
+ * systems), /tmp (the --tmpfs= target), /etc (it mounts /etc/hostname,
+ * /etc/resolv.conf handling and friends there) and /workspace (the --bind=
+ * target). On a read-only root it cannot create them, and it fails late with
+ * a message about the mount rather than the image. */
+static const char *const required_dirs[] = {
+        "dev", "etc", "proc", "run", "sys", "tmp", "usr", "workspace",
+};
+
+void image_policy_report_done(ImagePolicyReport *r) {
+        if (!r)
+                return;
+        for (size_t i = 0; i < r->n_violations; i++)
+                free(r->violations[i].path);
+        free(r->violations);
+        *r = (ImagePolicyReport) {};
+}
+
+static int report_add(ImagePolicyReport *r, const char *relpath, const char *reason) {
+        ImageViolation *v;
+        char *p;
+
+        if (asprintf(&p, "/%s", streq(relpath, ".") ? "" : relpath) < 0)
+                return -ENOMEM;
+        v = reallocarray(r->violations, r->n_violations + 1, sizeof(ImageViolation));
+        if (!v) {
+                free(p);
+                return -ENOMEM;
+        }
+        r->violations = v;
+        r->violations[r->n_violations++] = (ImageViolation) { .path = p, .reason = reason };
+        return 0;
+}
+
+/* Whether the regular file NAME in DIR_FD carries a security.capability
+ * xattr. There is no *at() variant that leaves the last component alone, so
+ * go through the directory's /proc/self/fd entry. Returns 1, 0 or -errno. */
+static int has_file_caps(int dir_fd, const char *name) {
+        char p[64 + NAME_MAX];
+
+        if (snprintf(p, sizeof p, "/proc/self/fd/%d/%s", dir_fd, name) >= (int) sizeof p)
+                return -ENAMETOOLONG;
+        if (lgetxattr(p, "security.capability", NULL, 0) >= 0)
+                return 1;
+        if (errno == ENODATA || errno == ENOTSUP)
+                return 0;
+        return negative_errno();
+}
+
+static int policy_visit(const TreeEntry *e, void *userdata) {
+        ImagePolicyReport *r = userdata;
+        mode_t m = e->st->st_mode;
+        int k;
+
+        if (S_ISREG(m) || S_ISLNK(m))
+                for (size_t i = 0; i < ELEMENTSOF(forbidden_programs); i++)
+                        if (fnmatch(forbidden_programs[i].pattern, e->name, 0) == 0) {
+                                k = report_add(r, e->path, forbidden_programs[i].reason);
+                                if (k < 0)
+                                        return k;
+                                break;
+                        }
+
+        if (S_ISREG(m)) {
+                /* Directories may carry setgid for group inheritance; that
+                 * grants nothing, so only files count. */
+                if (m & S_ISUID) {
+                        k = report_add(r, e->path, "a setuid file");
+                        if (k < 0)
+                                return k;
+                }
+                if (m & S_ISGID) {
+                        k = report_add(r, e->path, "a setgid file");
+                        if (k < 0)
+                                return k;
+                }
+                k = has_file_caps(e->dir_fd, e->name);
+                if (k < 0)
+                        return k;
+                if (k > 0) {
+                        k = report_add(r, e->path, "a file with capabilities (security.capability)");
+                        if (k < 0)
+                                return k;
+                }
+        }
+
+        if (S_ISCHR(m) || S_ISBLK(m)) {
+                k = report_add(r, e->path, S_ISCHR(m) ? "a character device node" : "a block device node");
+                if (k < 0)
+                        return k;
+        }
+
+        return 0;
+}
+
+int image_policy_scan(int root_fd, ImagePolicyReport *ret) {
+        _cleanup_(image_policy_report_done) ImagePolicyReport r = {};
+        int k;
+
+        k = tree_walk(root_fd, policy_visit, &r);
+        if (k < 0)
+                return k;
+
+        for (size_t i = 0; i < ELEMENTSOF(required_dirs); i++) {
+                struct stat st;
+
+                if (fstatat(root_fd, required_dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno != ENOENT)
+                                return negative_errno();
+                        k = report_add(&r, required_dirs[i], "a missing mount point (must be a directory)");
+                } else if (!S_ISDIR(st.st_mode))
+                        /* A symlink here would let the image steer where nspawn
+                         * mounts; only a real directory will do. */
+                        k = report_add(&r, required_dirs[i], "not a directory (a mount point must be one)");
+                else
+                        continue;
+                if (k < 0)
+                        return k;
+        }
+
+        *ret = r;
+        r = (ImagePolicyReport) {};
+        return 0;
+}

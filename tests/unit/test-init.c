@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Tests of agent-init, run as root outside a container: credentials and
+ * capabilities of the agent it starts, its seccomp filter, signal
+ * forwarding (also as PID 1 of a new PID namespace), orphan reaping, and its
+ * refusal to start an agent without a filter.
+ *
+ * argv[1]: the agent-init binary, argv[2]: the test payload. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "tap.h"
+
+static const char *init_path;
+static char dir[] = "/tmp/test-init.XXXXXX";
+static char payload[512], filter[512], empty_filter[512];
+
+typedef struct Run {
+        pid_t pid;
+        int out; /* read end of the child's stdout+stderr */
+} Run;
+
+/* Starts agent-init with ARGV (NULL-terminated, without argv[0]); with
+ * new_pidns it becomes PID 1 of a new PID namespace. */
+static Run start(bool new_pidns, const char *const *args) {
+        const char *argv[32] = { init_path };
+        int p[2], n = 1;
+        pid_t pid;
+
+        for (; *args && n < 31; args++)
+                argv[n++] = *args;
+        argv[n] = NULL;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return (Run) { -1, -1 };
+        fflush(stdout);
+        if (new_pidns)
+                /* A raw clone() without a new stack behaves like fork(). */
+                pid = (pid_t) syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+        else
+                pid = fork();
+        if (pid == 0) {
+                dup2(p[1], STDOUT_FILENO);
+                dup2(p[1], STDERR_FILENO);
+                execv(init_path, (char **) argv);
+                _exit(99);
+        }
+        close(p[1]);
+        return (Run) { pid, p[0] };
+}
+
+/* Reads until EOF (or up to the size of the buffer) into a static buffer. */
+static const char *read_all(int fd) {
+        static char buf[8192];
+        size_t n = 0;
+        ssize_t k;
+
+        while (n < sizeof buf - 1 && (k = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+                n += (size_t) k;
+        buf[n] = '\0';
+        return buf;
+}
+
+static int finish_run(Run r, const char **ret_out) {
+        const char *out = read_all(r.out);
+        int status;
+
+        close(r.out);
+        if (waitpid(r.pid, &status, 0) != r.pid)
+                return -1;
+        for (const char *l = out, *e; *l; l = e ? e + 1 : l + strlen(l)) {
+                e = strchr(l, '\n');
+                printf("#   | %.*s\n", e ? (int) (e - l) : (int) strlen(l), l);
+        }
+        if (ret_out)
+                *ret_out = out;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run_init(const char **ret_out, const char *const *args) {
+        return finish_run(start(false, args), ret_out);
+}
+
+/* Waits until the child printed "ready". */
+static bool wait_ready(int fd) {
+        char buf[256];
+        size_t n = 0;
+
+        while (n < sizeof buf - 1) {
+                ssize_t k = read(fd, buf + n, 1);
+                if (k <= 0)
+                        return false;
+                n += (size_t) k;
+                buf[n] = '\0';
+                if (strstr(buf, "ready\n"))
+                        return true;
+        }
+        return false;
+}
+
+static int make_filter(void) {
+        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        int fd, r;
+
+        if (!ctx)
+                return -ENOMEM;
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTRECOVERABLE), SCMP_SYS(getcpu), 0);
+        if (r >= 0) {
+                fd = open(filter, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                r = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
+                if (fd >= 0)
+                        close(fd);
+        }
+        seccomp_release(ctx);
+        return r;
+}
+
+static bool has_line(const char *out, const char *line) {
+        const char *p = out;
+        size_t n = strlen(line);
+
+        while ((p = strstr(p, line))) {
+                if ((p == out || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+                        return true;
+                p += n;
+        }
+        return false;
+}
+
+/* The Groups: line lists nothing (the kernel may leave a blank). */
+static bool groups_empty(const char *out) {
+        const char *p = strstr(out, "Groups:");
+
+        if (!p || (p != out && p[-1] != '\n'))
+                return false;
+        for (p += strlen("Groups:"); *p && *p != '\n'; p++)
+                if (*p != ' ' && *p != '\t')
+                        return false;
+        return true;
+}
+
+static void test_status(void) {
+        char fopt[600];
+        const char *out;
+        int rc;
+
+        snprintf(fopt, sizeof fopt, "--seccomp-filter=%s", filter);
+        rc = run_init(&out, (const char *const[]) { "--uid=65534", fopt, "--", payload, "status", NULL });
+        CHECK_MSG(rc == 0, "agent-init runs the payload and exits with its status (%d)", rc);
+        CHECK(has_line(out, "Uid:\t65534\t65534\t65534\t65534"));
+        CHECK(has_line(out, "Gid:\t65534\t65534\t65534\t65534"));
+        CHECK_MSG(groups_empty(out), "no supplementary groups");
+        CHECK(has_line(out, "CapInh:\t0000000000000000"));
+        CHECK(has_line(out, "CapPrm:\t0000000000000000"));
+        CHECK(has_line(out, "CapEff:\t0000000000000000"));
+        CHECK(has_line(out, "CapBnd:\t0000000000000000"));
+        CHECK(has_line(out, "CapAmb:\t0000000000000000"));
+        CHECK(has_line(out, "NoNewPrivs:\t1"));
+        CHECK(has_line(out, "Seccomp:\t2"));
+        CHECK_MSG(strstr(out, "AppArmor is not enabled") || access("/sys/module/apparmor/parameters/enabled", F_OK) == 0,
+                  "without AppArmor, init says so");
+
+        rc = run_init(&out, (const char *const[]) {
+                "--uid=65534", "--keep-caps=CAP_NET_BIND_SERVICE", fopt, "--", payload, "status", NULL });
+        CHECK(rc == 0);
+        CHECK(has_line(out, "Uid:\t65534\t65534\t65534\t65534"));
+        CHECK(has_line(out, "CapInh:\t0000000000000400"));
+        CHECK(has_line(out, "CapPrm:\t0000000000000400"));
+        CHECK(has_line(out, "CapEff:\t0000000000000400"));
+        CHECK(has_line(out, "CapBnd:\t0000000000000400"));
+        CHECK(has_line(out, "CapAmb:\t0000000000000400"));
+        CHECK(has_line(out, "NoNewPrivs:\t1"));
+
+        rc = run_init(&out, (const char *const[]) { "--uid=65534", fopt, "--", payload, "getcpu", NULL });
+        CHECK_MSG(rc == 0 && has_line(out, "getcpu=131"), "the filter is in force for the agent");
+}
+
+static void test_signals(void) {
+        char fopt[600];
+        const char *out;
+        Run r;
+        int rc;
+
+        snprintf(fopt, sizeof fopt, "--seccomp-filter=%s", filter);
+
+        for (int pidns = 0; pidns <= 1; pidns++) {
+                r = start(pidns, (const char *const[]) { "--uid=65534", fopt, "--", payload, "wait-term", "42", NULL });
+                CHECK(r.pid > 0 && wait_ready(r.out));
+                CHECK(kill(r.pid, SIGTERM) == 0);
+                rc = finish_run(r, &out);
+                CHECK_MSG(rc == 42, "%sSIGTERM reaches the agent, init exits with its code (%d)",
+                          pidns ? "as PID 1: " : "", rc);
+
+                r = start(pidns, (const char *const[]) { "--uid=65534", fopt, "--", payload, "wait-default", NULL });
+                CHECK(r.pid > 0 && wait_ready(r.out));
+                CHECK(kill(r.pid, SIGTERM) == 0);
+                rc = finish_run(r, &out);
+                CHECK_MSG(rc == 143, "%san agent killed by SIGTERM makes init exit 143 (%d)",
+                          pidns ? "as PID 1: " : "", rc);
+        }
+
+        r = start(false, (const char *const[]) { "--uid=65534", fopt, "--", payload, "wait-default", NULL });
+        CHECK(r.pid > 0 && wait_ready(r.out));
+        CHECK(kill(r.pid, SIGHUP) == 0);
+        rc = finish_run(r, &out);
+        CHECK_MSG(rc == 129, "SIGHUP is forwarded too (%d)", rc);
+}
+
+static void test_orphans(void) {
+        char fopt[600];
+        const char *out;
+        int rc;
+
+        snprintf(fopt, sizeof fopt, "--seccomp-filter=%s", filter);
+        rc = run_init(&out, (const char *const[]) { "--uid=65534", fopt, "--", payload, "orphan", NULL });
+        CHECK(rc == 0);
+        CHECK_MSG(has_line(out, "reaped"), "an orphaned grandchild is reaped by init, no zombie left");
+}
+
+static void test_refusals(void) {
+        char fopt[600], eopt[600], marker[600];
+        const char *out;
+        int rc;
+
+        snprintf(fopt, sizeof fopt, "--seccomp-filter=%s", filter);
+        snprintf(eopt, sizeof eopt, "--seccomp-filter=%s", empty_filter);
+        snprintf(marker, sizeof marker, "%s/ran", dir);
+
+        rc = run_init(&out, (const char *const[]) {
+                "--uid=65534", "--seccomp-filter=/nonexistent/seccomp.bpf", "--", payload, "marker", marker, NULL });
+        CHECK_MSG(rc != 0 && access(marker, F_OK) < 0, "a missing filter: the agent is not started (%d)", rc);
+        CHECK(strstr(out, "without its seccomp filter") != NULL);
+
+        rc = run_init(&out, (const char *const[]) { "--uid=65534", eopt, "--", payload, "marker", marker, NULL });
+        CHECK_MSG(rc != 0 && access(marker, F_OK) < 0, "an empty filter: the agent is not started (%d)", rc);
+
+        /* The default path does not exist outside a container. */
+        rc = run_init(&out, (const char *const[]) { "--uid=65534", "--", payload, "marker", marker, NULL });
+        CHECK_MSG(rc != 0 && access(marker, F_OK) < 0, "no filter at the default path: not started (%d)", rc);
+
+        rc = run_init(&out, (const char *const[]) { "--uid=65534", fopt, "--", payload, "marker", marker, NULL });
+        CHECK_MSG(rc == 0 && access(marker, F_OK) == 0, "with its filter the same payload runs");
+
+        CHECK(run_init(&out, (const char *const[]) { "--uid=0", fopt, "--", payload, "status", NULL }) == 2);
+        CHECK(run_init(&out, (const char *const[]) { "--uid=65535", fopt, "--", payload, "status", NULL }) == 2);
+        CHECK(run_init(&out, (const char *const[]) { "--uid=65a", fopt, "--", payload, "status", NULL }) == 2);
+        CHECK(run_init(&out, (const char *const[]) { "--uid=1", "--uid=1", fopt, "--", payload, "status", NULL }) == 2);
+        CHECK(run_init(&out, (const char *const[]) { "--uid=1", fopt, payload, "status", NULL }) == 2);
+        CHECK(run_init(&out, (const char *const[]) { "--uid=1", fopt, "--", "relative", NULL }) == 2);
+        CHECK(run_init(&out, (const char *const[]) { "--uid=1", fopt, "--", NULL }) == 2);
+        CHECK(run_init(&out, (const char *const[]) { "--uid=1", "--keep-caps=CAP_FROB", fopt, "--", payload, "status", NULL }) == 2);
+        CHECK(run_init(&out, (const char *const[]) { "--uid=1", "--keep-caps=CAP_NET_BIND_SERVICE,", fopt, "--", payload, "status", NULL }) == 2);
+        CHECK(run_init(&out, (const char *const[]) { "--uid=1", "--bogus", fopt, "--", payload, "status", NULL }) == 2);
+        CHECK_MSG(run_init(&out, (const char *const[]) { "--uid=65534", fopt, "--", "/nonexistent/agent", NULL }) == 127,
+                  "an agent that cannot be executed: 127");
+}
+
+int main(int argc, char *argv[]) {
+        char cmd[1200];
+
+        if (argc != 3) {
+                printf("Bail out! usage: test-init AGENT-INIT PAYLOAD\n");
+                return 1;
+        }
+        if (geteuid() != 0) {
+                printf("Bail out! test-init needs root (it changes uid and drops capabilities)\n");
+                return 1;
+        }
+        init_path = argv[1];
+        if (!mkdtemp(dir) || chmod(dir, 01777) < 0) {
+                printf("Bail out! mkdtemp: %m\n");
+                return 1;
+        }
+        /* The payload must be executable by uid 65534, wherever the build
+         * directory is. */
+        snprintf(payload, sizeof payload, "%s/payload", dir);
+        snprintf(filter, sizeof filter, "%s/filter.bpf", dir);
+        snprintf(empty_filter, sizeof empty_filter, "%s/empty.bpf", dir);
+        snprintf(cmd, sizeof cmd, "install -m 0755 '%s' '%s' && : > '%s'", argv[2], payload, empty_filter);
+        if (system(cmd) != 0 || make_filter() < 0) {
+                printf("Bail out! cannot prepare %s\n", dir);
+                return 1;
+        }
+
+        test_status();
+        test_signals();
+        test_orphans();
+        test_refusals();
+
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        (void) !system(cmd);
+        return tap_finish();
+}
