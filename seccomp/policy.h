@@ -5,22 +5,49 @@
 #include <stdio.h>
 
 /* The agent seccomp policy: one allow-list table (seccomp/policy.c) from which
- * the filter, the OCI JSON and the docs are all derived. */
+ * the filter, the OCI JSON and the docs are all derived.
+ *
+ * Anything not on the allow-list fails with EPERM (not a kill), so an agent
+ * sees a clean error. Syscalls of a foreign architecture (i386 via int 0x80,
+ * x32 on x86-64) fail the same way. clone3() fails with ENOSYS so that libc
+ * falls back to clone(), whose flags the filter can inspect. */
 
 /* Whether NAME may be added to an agent's allow-list with [Security] SystemCalls=.
  * Returns 0 if it may; -EINVAL if libseccomp does not know the name (for the
  * native architecture); -EPERM if it is on the never-allowed list, with
- * *ret_reason (if not NULL) set to a static string saying why. */
+ * *ret_reason (if not NULL) set to a static string saying why. The
+ * argument-filtered syscalls (clone, socket, socketpair, personality, ioctl)
+ * are refused with -EPERM too: adding them unconditionally would lift their
+ * filter. */
 int seccomp_policy_check_extra(const char *name, const char **ret_reason);
 
 /* Builds the agent filter (the allow-list plus the given extra syscalls, which
  * the caller has checked with seccomp_policy_check_extra()) and writes it as a
- * raw BPF program (struct sock_filter[]) to fd. Returns 0 or -errno. */
+ * raw BPF program (struct sock_filter[]) to fd. An extra that
+ * seccomp_policy_check_extra() refuses makes this fail with the same error
+ * (nothing is written then). Logs nothing. Returns 0 or -errno. */
 int seccomp_policy_write_bpf(char *const *extra, size_t n_extra, int fd);
 
-/* Writes the allow-list in the OCI/Docker seccomp profile JSON format. */
+/* Writes the allow-list in the OCI/Docker seccomp profile JSON format. Returns
+ * 0 or -errno (including write errors on f, which is flushed). */
 int seccomp_policy_write_oci_json(FILE *f);
 
-/* Number of syscalls allowed unconditionally / with argument conditions. */
+/* Number of syscalls allowed unconditionally / with argument conditions, on
+ * the native architecture. */
 size_t seccomp_policy_n_unconditional(void);
 size_t seccomp_policy_n_conditional(void);
+
+/* Read access to the two tables, for tests and docs. Index i runs from 0 until
+ * the function returns NULL. The allow-list names include the
+ * argument-filtered ones; *ret_filtered (if not NULL) says which those are.
+ * Names may include syscalls that do not exist on the native architecture
+ * (seccomp_syscall_resolve_name() gives a negative pseudo number then). */
+const char *seccomp_policy_allowed_name(size_t i, int *ret_filtered);
+const char *seccomp_policy_never_name(size_t i, const char **ret_reason, int *ret_errno);
+
+/* Loads a BPF program written by seccomp_policy_write_bpf() from fd into the
+ * calling thread (seccomp(SECCOMP_SET_MODE_FILTER), prctl() fallback). Does
+ * NOT set no_new_privs: the caller must have done so (or hold CAP_SYS_ADMIN),
+ * else the kernel refuses with EACCES. Needs no libseccomp at run time, so a
+ * static init can use it. Returns 0 or -errno (-EBADMSG for a malformed file). */
+int seccomp_policy_load_bpf_fd(int fd);

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Loading a filter written by seccomp_policy_write_bpf(). Kept apart from
+ * policy.c and free of libseccomp so that a static agent-init links only this
+ * file. */
+
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "policy.h"
+
+/* The kernel's limit on a classic BPF program (BPF_MAXINSNS). */
+#define FILTER_MAX_INSNS 4096
+
+/* Reads exactly the whole file into buf; a file larger than size is refused. */
+static int read_all(int fd, void *buf, size_t size, size_t *ret_len) {
+        size_t len = 0;
+
+        for (;;) {
+                ssize_t n;
+
+                if (len == size) {
+                        /* Full: there must be nothing more to read. */
+                        uint8_t probe;
+
+                        n = read(fd, &probe, 1);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0)
+                                return negative_errno();
+                        if (n > 0)
+                                return -EFBIG;
+                        break;
+                }
+
+                n = read(fd, (uint8_t *) buf + len, size - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return negative_errno();
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+
+        *ret_len = len;
+        return 0;
+}
+
+int seccomp_policy_load_bpf_fd(int fd) {
+        /* 32 KiB: static, so that a caller about to drop everything needs no
+         * allocation. */
+        static struct sock_filter insns[FILTER_MAX_INSNS];
+        struct sock_fprog prog;
+        size_t len;
+        int r;
+
+        if (fd < 0)
+                return -EBADF;
+
+        r = read_all(fd, insns, sizeof insns, &len);
+        if (r == -EFBIG)
+                return -EBADMSG;
+        if (r < 0)
+                return r;
+        if (len == 0 || len % sizeof(struct sock_filter) != 0)
+                return -EBADMSG;
+
+        prog = (struct sock_fprog) {
+                .len = (unsigned short) (len / sizeof(struct sock_filter)),
+                .filter = insns,
+        };
+
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0)
+                return 0;
+        if (errno != ENOSYS)
+                return negative_errno();
+
+        /* Kernels before 3.17 have only the prctl() interface. */
+        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+                return negative_errno();
+        return 0;
+}
