@@ -154,18 +154,19 @@ static bool shared_state_path_is_valid(const char *p) {
 }
 
 int configure_parse_argv(int argc, char *argv[], ConfigureArgs *a) {
-        enum { ARG_NAME = 0x100, ARG_UID, ARG_WORKSPACE_SIZE, ARG_SYSCALLS, ARG_SECRET, ARG_SHARED_STATE };
+        enum { ARG_NAME = 0x100, ARG_UID, ARG_WORKSPACE_SIZE, ARG_TMP_SIZE, ARG_SYSCALLS, ARG_SECRET, ARG_SHARED_STATE };
         static const struct option options[] = {
                 { "help",           no_argument,       NULL, 'h'                },
                 { "name",           required_argument, NULL, ARG_NAME           },
                 { "uid",            required_argument, NULL, ARG_UID            },
                 { "workspace-size", required_argument, NULL, ARG_WORKSPACE_SIZE },
+                { "tmp-size",       required_argument, NULL, ARG_TMP_SIZE       },
                 { "syscalls",       required_argument, NULL, ARG_SYSCALLS       },
                 { "secret",         required_argument, NULL, ARG_SECRET         },
                 { "shared-state",   required_argument, NULL, ARG_SHARED_STATE   },
                 {}
         };
-        bool have_uid = false, have_size = false, have_syscalls = false;
+        bool have_uid = false, have_size = false, have_tmp = false, have_syscalls = false;
         uint64_t v;
         int c, r;
 
@@ -176,7 +177,7 @@ int configure_parse_argv(int argc, char *argv[], ConfigureArgs *a) {
                 switch (c) {
                 case 'h':
                         printf("agent-runtime configure --name=NAME --uid=UID --workspace-size=BYTES\n"
-                               "        [--syscalls=NAME,…] [--secret=SECRET=SOURCE]… [--shared-state=DIR]\n\n"
+                               "        [--tmp-size=BYTES] [--syscalls=NAME,…] [--secret=SECRET=SOURCE]… [--shared-state=DIR]\n\n"
                                "Set up the user namespace range, seccomp filter, secrets and encrypted\n"
                                "workspace of agent NAME under $AGENTCAGE_RUNTIME_DIR (default /run/agents).\n");
                         return 0;
@@ -213,6 +214,17 @@ int configure_parse_argv(int argc, char *argv[], ConfigureArgs *a) {
                                                        optarg, WORKSPACE_SECTOR_SIZE);
                         a->workspace_size = v;
                         have_size = true;
+                        break;
+                case ARG_TMP_SIZE:
+                        if (have_tmp)
+                                return log_error_errno(-EINVAL, "--tmp-size= given twice.");
+                        r = parse_decimal(optarg, UINT64_MAX, &v);
+                        if (r < 0 || v < TMP_SIZE_MIN || v > TMP_SIZE_MAX || v % 4096 != 0)
+                                return log_error_errno(-EINVAL, "--tmp-size=%s: expected a multiple of 4096 bytes from %llu to %llu.",
+                                                       optarg, (unsigned long long) TMP_SIZE_MIN,
+                                                       (unsigned long long) TMP_SIZE_MAX);
+                        a->tmp_size = v;
+                        have_tmp = true;
                         break;
                 case ARG_SYSCALLS:
                         if (have_syscalls)
@@ -308,7 +320,7 @@ static int mkdir_private(const char *path, mode_t mode) {
 }
 
 static int configure(const ConfigureArgs *a) {
-        _cleanup_free_ char *dir = NULL, *leases = NULL, *secrets = NULL, *ws = NULL;
+        _cleanup_free_ char *dir = NULL, *leases = NULL, *secrets = NULL, *ws = NULL, *tmp = NULL;
         char env[64];
         const char *root = runtime_root();
         uint32_t base;
@@ -326,7 +338,8 @@ static int configure(const ConfigureArgs *a) {
         }
 
         if (asprintf(&dir, "%s/%s", root, a->name) < 0 || asprintf(&leases, "%s/.userns", root) < 0 ||
-            asprintf(&secrets, "%s/secrets", dir) < 0 || asprintf(&ws, "%s/workspace", dir) < 0)
+            asprintf(&secrets, "%s/secrets", dir) < 0 || asprintf(&ws, "%s/workspace", dir) < 0 ||
+            asprintf(&tmp, "%s/tmp", dir) < 0)
                 return log_oom();
 
         r = mkdir_private(root, 0755);
@@ -366,6 +379,12 @@ static int configure(const ConfigureArgs *a) {
         r = secrets_stage(secrets, a->secrets, a->n_secrets, owner);
         if (r < 0)
                 goto fail;
+
+        if (a->tmp_size > 0) {
+                r = tmp_setup(tmp, a->tmp_size, (uid_t) base);
+                if (r < 0)
+                        goto fail;
+        }
 
         r = workspace_setup(a->name, ws, a->workspace_size, owner);
         if (r < 0)

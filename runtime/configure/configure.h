@@ -28,11 +28,15 @@
 #define EXTRA_SYSCALLS_MAX 128
 
 /* The workspace: a multiple of the dm-crypt sector size, at least big
- * enough for an ext4 with a few inodes, at most 1 TiB (and never more than
+ * enough for an ext4 with a few inodes (mkfs.ext4 manages 1 MiB), at most 1 TiB (and never more than
  * the machine's RAM, checked at run time). */
 #define WORKSPACE_SECTOR_SIZE 4096U
-#define WORKSPACE_SIZE_MIN (8ULL * 1024 * 1024)
+#define WORKSPACE_SIZE_MIN (1024ULL * 1024)
 #define WORKSPACE_SIZE_MAX (1ULL << 40)
+
+/* /tmp: same bounds as the definition schema accepts. */
+#define TMP_SIZE_MIN (1024ULL * 1024)
+#define TMP_SIZE_MAX (1ULL << 40)
 
 /* User namespaces: 65536 ids per agent, from 0x70000000 upwards, outside the
  * range systemd-nspawn --private-users=pick draws from (0x00080000 …
@@ -112,12 +116,21 @@ int workspace_setup(const char *name, const char *mount_point, uint64_t size, ui
  * was there, -errno after logging. */
 int workspace_teardown(const char *name, const char *mount_point);
 
+/* --- /tmp --------------------------------------------------------------- */
+
+/* Mounts a tmpfs of SIZE bytes at DIR (nosuid,nodev,noexec, 1777, owned by
+ * ROOT_UID, the agent's namespace root). Logs. Leaves nothing on failure. */
+int tmp_setup(const char *dir, uint64_t size, uid_t root_uid);
+/* Unmounts and removes DIR. Idempotent; 1 if something was removed. */
+int tmp_remove(const char *dir);
+
 /* --- configure / recycle ------------------------------------------------ */
 
 typedef struct ConfigureArgs {
         char *name;
         uid_t uid;
         uint64_t workspace_size;
+        uint64_t tmp_size; /* 0: no /tmp mount */
         char **syscalls;
         size_t n_syscalls;
         SecretSpec *secrets;

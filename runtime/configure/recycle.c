@@ -94,7 +94,7 @@ static int remove_file(const char *dir, const char *name, const char *what) {
 }
 
 int agent_teardown(const char *root, const char *name, bool full) {
-        _cleanup_free_ char *dir = NULL, *ws = NULL, *sec = NULL, *img = NULL, *leases = NULL;
+        _cleanup_free_ char *dir = NULL, *ws = NULL, *sec = NULL, *img = NULL, *leases = NULL, *tmp = NULL;
         int r, ret = 0;
 
 #define KEEP_FIRST(x) do { int _x_ = (x); if (_x_ < 0 && ret == 0) ret = _x_; } while (0)
@@ -105,6 +105,7 @@ int agent_teardown(const char *root, const char *name, bool full) {
             asprintf(&ws, "%s/workspace", dir) < 0 ||
             asprintf(&sec, "%s/secrets", dir) < 0 ||
             asprintf(&img, "%s/root", dir) < 0 ||
+            asprintf(&tmp, "%s/tmp", dir) < 0 ||
             asprintf(&leases, "%s/.userns", root) < 0)
                 return log_oom();
 
@@ -112,6 +113,7 @@ int agent_teardown(const char *root, const char *name, bool full) {
          * and its key must go even if later steps fail. */
         KEEP_FIRST(workspace_teardown(name, ws));
         KEEP_FIRST(secrets_remove(sec));
+        KEEP_FIRST(tmp_remove(tmp));
         KEEP_FIRST(remove_file(dir, "runtime.env", "user namespace settings"));
         KEEP_FIRST(remove_file(dir, ".#runtime.env.tmp", "unfinished write"));
         KEEP_FIRST(remove_file(dir, "seccomp.bpf", "seccomp filter"));

@@ -127,7 +127,7 @@ static void test_numbers(void) {
         static const char *bad_uid[] = { "0", "65535", "65536", "-1", "+5", "012", "1x", " 1", "", "0x10",
                                          "99999999999999999999999", "4294967297" };
         static const char *bad_size[] = {
-                "0", "4096", "8388607", "8388609", "8392703", /* < min or not 4 KiB aligned */
+                "0", "4096", "1044480", "8388607", "8388609", "8392703", /* < 1 MiB or not 4 KiB aligned */
                 "1099511631872",                            /* 1 TiB + 4 KiB */
                 "18446744073709551616",                     /* overflows 64 bits */
                 "-8388608", "+8388608", "08388608", "8M", "0x800000", "8388608 ", "", "1e9",
@@ -143,6 +143,19 @@ static void test_numbers(void) {
                 CHECK_MSG(parse(NULL, "--name=demo", "--uid=1", opt, NULL) < 0, "%s refused", opt);
         }
         CHECK(parse(NULL, "--name=demo", "--uid=1", "--workspace-size=1099511627776", NULL) == 1);
+        CHECK(parse(NULL, "--name=demo", "--uid=1", "--workspace-size=1048576", NULL) == 1);
+        for (size_t i = 0; i < ELEMENTSOF(bad_size); i++) {
+                snprintf(opt, sizeof opt, "--tmp-size=%s", bad_size[i]);
+                CHECK_MSG(parse(NULL, OK_BASE, opt, NULL) < 0, "%s refused", opt);
+        }
+        {
+                ConfigureArgs a;
+                CHECK(parse(&a, OK_BASE, NULL) == 1 && a.tmp_size == 0);
+                configure_args_done(&a);
+                CHECK(parse(&a, OK_BASE, "--tmp-size=104857600", NULL) == 1 && a.tmp_size == 104857600ULL);
+                configure_args_done(&a);
+                CHECK(parse(NULL, OK_BASE, "--tmp-size=1048576", "--tmp-size=1048576", NULL) < 0);
+        }
         CHECK(parse(NULL, "--name=demo", "--uid=1", "--workspace-size=8388608", NULL) == 1);
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "configure.h"
@@ -23,10 +24,11 @@
 static char tmp[256];
 static char root[300];
 
-static bool exists(const char *fmt, const char *a) {
+/* Whether ROOT/NAME[/SUB] exists. */
+static bool exists(const char *name, const char *sub) {
         char p[600];
         struct stat st;
-        snprintf(p, sizeof p, fmt, root, a);
+        snprintf(p, sizeof p, "%s/%s%s%s", root, name, sub ? "/" : "", sub ? sub : "");
         return lstat(p, &st) >= 0;
 }
 
@@ -84,6 +86,9 @@ static void make_state(const char *name, const char *image_src) {
         CHECK(mount(image_src, p, NULL, MS_BIND, NULL) == 0);
         CHECK(mount(image_src, p, NULL, MS_BIND, NULL) == 0);
 
+        snprintf(p, sizeof p, "%s/tmp", dir);
+        CHECK(tmp_setup(p, 1024 * 1024, base) == 0);
+
         /* a workspace directory whose mount never happened */
         snprintf(p, sizeof p, "%s/workspace", dir);
         CHECK(mkdir(p, 0700) == 0);
@@ -104,19 +109,21 @@ static void test_full_state(void) {
         make_state("other", image);
 
         CHECK(agent_teardown(root, "demo", true) == 0);
-        CHECK(!exists("%s/%s", "demo"));
+        CHECK(!exists("demo", NULL));
         CHECK(userns_lease_find(lease_dir, "demo", &base) == -ENOENT);
         CHECK_MSG(access(keep, F_OK) == 0, "the image behind the root mount is untouched");
-        CHECK(exists("%s/%s/secrets/tok", "other") && exists("%s/%s/runtime.env", "other"));
+        CHECK(exists("other", "secrets/tok") && exists("other", "runtime.env"));
+        CHECK(exists("other", "tmp"));
         CHECK(userns_lease_find(lease_dir, "other", &base) == 0);
 
         CHECK_MSG(agent_teardown(root, "demo", true) == 0, "recycling twice succeeds");
 
         /* configure's pre-clean: keeps root mount and lease, drops the rest */
         CHECK(agent_teardown(root, "other", false) == 0);
-        CHECK(!exists("%s/%s/secrets", "other") && !exists("%s/%s/runtime.env", "other") &&
-              !exists("%s/%s/seccomp.bpf", "other") && !exists("%s/%s/workspace", "other"));
-        CHECK(exists("%s/%s/root/usr-file", "other"));
+        CHECK(!exists("other", "secrets") && !exists("other", "runtime.env") &&
+              !exists("other", "tmp") &&
+              !exists("other", "seccomp.bpf") && !exists("other", "workspace"));
+        CHECK(exists("other", "root/usr-file"));
         CHECK(userns_lease_find(lease_dir, "other", &base) == 0);
 
         /* and through the verb, as ExecStopPost= runs it */
@@ -124,13 +131,30 @@ static void test_full_state(void) {
                 char *argv[] = { (char *) "recycle", (char *) "--name=other", NULL };
                 CHECK(setenv("AGENTCAGE_RUNTIME_DIR", root, 1) == 0);
                 CHECK(verb_recycle(2, argv) == 0);
-                CHECK(!exists("%s/%s", "other"));
+                CHECK(!exists("other", NULL));
                 CHECK(userns_lease_find(lease_dir, "other", &base) == -ENOENT);
                 CHECK(verb_recycle(2, argv) == 0);
                 char *argv2[] = { (char *) "recycle", (char *) "--name=never-existed", NULL };
                 CHECK(verb_recycle(2, argv2) == 0);
         }
         CHECK(access(keep, F_OK) == 0);
+}
+
+static void test_tmp(void) {
+        char d[400];
+        struct statvfs sv;
+        struct stat st;
+
+        snprintf(d, sizeof d, "%s/tmp-check", root);
+        CHECK(tmp_setup(d, 4 * 1024 * 1024, 0x70000000U) == 0);
+        CHECK(path_is_mount_point(d) == 1);
+        CHECK(statvfs(d, &sv) == 0 && (sv.f_flag & ST_NOSUID) && (sv.f_flag & ST_NODEV) && (sv.f_flag & ST_NOEXEC));
+        CHECK_MSG(sv.f_blocks * sv.f_frsize == 4 * 1024 * 1024, "tmpfs has the requested size");
+        CHECK(stat(d, &st) == 0 && (st.st_mode & 07777) == 01777 && st.st_uid == 0x70000000U);
+        CHECK(tmp_remove(d) == 1);
+        CHECK(access(d, F_OK) < 0);
+        CHECK(tmp_remove(d) == 0);
+        CHECK(tmp_setup(d, 1000, 0) < 0 && access(d, F_OK) < 0);
 }
 
 static void test_unknown_mount(void) {
@@ -148,7 +172,7 @@ static void test_unknown_mount(void) {
         CHECK_MSG(access(keep, F_OK) == 0, "and what is mounted there is not deleted");
         CHECK(umount2(p, 0) == 0);
         CHECK(agent_teardown(root, "stuck", true) == 0);
-        CHECK(!exists("%s/%s", "stuck"));
+        CHECK(!exists("stuck", NULL));
 }
 
 static void test_failed_configure(void) {
@@ -162,23 +186,24 @@ static void test_failed_configure(void) {
         CHECK(setenv("AGENTCAGE_RUNTIME_DIR", root, 1) == 0);
 
         char *argv[] = { (char *) "configure", (char *) "--name=half", (char *) "--uid=1000",
-                         (char *) "--workspace-size=8388608", opt, NULL };
-        r = verb_configure(5, argv);
+                         (char *) "--workspace-size=8388608", (char *) "--tmp-size=1048576", opt, NULL };
+        r = verb_configure(6, argv);
         if (r >= 0) {
                 /* A machine with device-mapper and the seccomp policy: it worked. */
-                CHECK(exists("%s/%s/runtime.env", "half"));
-                CHECK(exists("%s/%s/secrets/tok", "half"));
+                CHECK(exists("half", "runtime.env"));
+                CHECK(exists("half", "secrets/tok"));
         } else {
                 CHECK(userns_lease_find(lease_dir, "half", &base) == -ENOENT);
-                CHECK(!exists("%s/%s/secrets", "half") && !exists("%s/%s/workspace", "half") &&
-                      !exists("%s/%s/runtime.env", "half") && !exists("%s/%s/seccomp.bpf", "half"));
+                CHECK(!exists("half", "secrets") && !exists("half", "workspace") &&
+                      !exists("half", "tmp") &&
+                      !exists("half", "runtime.env") && !exists("half", "seccomp.bpf"));
                 CHECK(!loop_left("half"));
         }
         {
                 char *rargv[] = { (char *) "recycle", (char *) "--name=half", NULL };
                 CHECK(verb_recycle(2, rargv) == 0);
         }
-        CHECK(!exists("%s/%s", "half"));
+        CHECK(!exists("half", NULL));
         CHECK(userns_lease_find(lease_dir, "half", &base) == -ENOENT);
         CHECK(!loop_left("half"));
 
@@ -225,6 +250,7 @@ int main(void) {
                 return 1;
 
         test_full_state();
+        test_tmp();
         test_unknown_mount();
         test_failed_configure();
 
