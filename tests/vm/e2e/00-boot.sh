@@ -15,10 +15,16 @@ check "the generator wrote agent@boot-probe.service at boot" \
         test -f /run/systemd/generator/agent@boot-probe.service
 check_output "systemctl cat shows the generated unit with its source" \
         "SourcePath=$AGENTS_DIR/boot-probe$AGENT_SUFFIX" systemctl cat agent@boot-probe.service
-check_output "the boot journal shows agent-generator in the kernel log" \
-        'agent-generator' journalctl -k -b -q --no-pager
-check_output "the kernel log names the broken definition" \
-        "agent-generator.*boot-broken$AGENT_SUFFIX" journalctl -k -b -q --no-pager
+# Generators log to /dev/kmsg, which a container does not have.
+if on_vm; then
+        check_output "the boot journal shows agent-generator in the kernel log" \
+                'agent-generator' journalctl -k -b -q --no-pager
+        check_output "the kernel log names the broken definition" \
+                "agent-generator.*boot-broken$AGENT_SUFFIX" journalctl -k -b -q --no-pager
+else
+        skip "the boot journal shows agent-generator in the kernel log" "needs vm: no /dev/kmsg in a container"
+        skip "the kernel log names the broken definition" "needs vm: no /dev/kmsg in a container"
+fi
 check "no unit was generated for the broken definition" \
         test ! -e /run/systemd/generator/agent@boot-broken.service
 finish

@@ -23,8 +23,10 @@ check_output "the unit names its definition as SourcePath" \
         "^SourcePath=$AGENTS_DIR/e2e-unit$AGENT_SUFFIX\$" systemctl cat "$unit"
 check_output "the unit runs systemd-nspawn" \
         '^ExecStart=.*systemd-nspawn' systemctl cat "$unit"
-check_output "the agent's command line is passed through" \
-        '/usr/bin/demo-agent.*--interval.*1' systemctl cat "$unit"
+# ExecStart= spans several lines in the file; systemd's parsed argv does not.
+check_output "the agent's command line is passed through, after --" \
+        'argv\[\]=/usr/bin/systemd-nspawn .* -- .*/usr/bin/demo-agent --interval 1 ' \
+        systemctl show -p ExecStart --value "$unit"
 check_output "systemd loaded it without errors" \
         '^LoadState=loaded$' systemctl show -p LoadState "$unit"
 check_output "the fragment is the generated file" \

@@ -17,7 +17,7 @@ reload
 check_output "first version: RuntimeMaxSec=5min" \
         '^RuntimeMaxUSec=5min$' systemctl show -p RuntimeMaxUSec "$unit"
 check_output "first version: --interval 1" \
-        'demo-agent.*--interval.*1' systemctl cat "$unit"
+        '/usr/bin/demo-agent --interval 1 ' systemctl show -p ExecStart --value "$unit"
 
 cat >"$AGENTS_DIR/e2e-edit$AGENT_SUFFIX" <<'DEF'
 [Agent]
@@ -33,9 +33,9 @@ reload
 check_output "after the reload: RuntimeMaxSec=2h" \
         '^RuntimeMaxUSec=2h$' systemctl show -p RuntimeMaxUSec "$unit"
 check_output "after the reload: --interval 7" \
-        'demo-agent.*--interval.*7' systemctl cat "$unit"
+        '/usr/bin/demo-agent --interval 7 ' systemctl show -p ExecStart --value "$unit"
 check_no_output "the old command line is gone" \
-        'demo-agent.*--interval.*1([^0-9]|$)' systemctl cat "$unit"
+        'demo-agent --interval 1 ' systemctl show -p ExecStart --value "$unit"
 check_output "no reload is pending" '^NeedDaemonReload=no$' systemctl show -p NeedDaemonReload "$unit"
 
 rm -f "$AGENTS_DIR/e2e-edit$AGENT_SUFFIX"
