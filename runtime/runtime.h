@@ -14,9 +14,9 @@ int verb_configure(int argc, char *argv[]);
 int verb_recycle(int argc, char *argv[]);
 int verb_digest(int argc, char *argv[]);
 
-/* Directory holding the runtime state of agent NAME: /run/agents/NAME. The
+/* Directory holding the runtime state of agent NAME: /run/agentcage/NAME. The
  * root can be moved with $AGENTCAGE_RUNTIME_DIR for tests. */
-#define AGENT_RUNTIME_ROOT_DEFAULT "/run/agents"
+#define AGENT_RUNTIME_ROOT_DEFAULT "/run/agentcage"
 
 /* Where a bare image name is looked up, in this order ($AGENTCAGE_IMAGE_PATH,
  * a ':'-separated list of absolute directories, replaces it for tests). */
