@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Table-driven tests of every value parser: each row is an input and the
+ * outcome it must have. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buffer.h"
+#include "parse-value.h"
+#include "render.h"
+#include "schema.h"
+#include "tap.h"
+
+static void test_timespan(void) {
+        static const struct {
+                const char *in;
+                int r;
+                uint64_t usec;
+        } t[] = {
+                { "90s", 0, 90 * USEC_PER_SEC },
+                { "5min", 0, 5 * USEC_PER_MINUTE },
+                { "2h", 0, 2 * USEC_PER_HOUR },
+                { "1h 30min", 0, 90 * USEC_PER_MINUTE },
+                { "1h30min", 0, 90 * USEC_PER_MINUTE },
+                { "7d", 0, 7 * USEC_PER_DAY },
+                { "1w", 0, 7 * USEC_PER_DAY },
+                { "45", 0, 45 * USEC_PER_SEC },
+                { "0", 0, 0 },
+                { "500ms", 0, 500000 },
+                { "", -EINVAL, 0 },
+                { " ", -EINVAL, 0 },
+                { "infinity", -EINVAL, 0 },
+                { "-5s", -EINVAL, 0 },
+                { "5 fortnights", -EINVAL, 0 },
+                { "1.5h", -EINVAL, 0 },
+                { "05s", -EINVAL, 0 },
+                { "s", -EINVAL, 0 },
+                { "5s!", -EINVAL, 0 },
+                { "99999999999999999999s", -ERANGE, 0 },
+                { "18446744073709551615w", -ERANGE, 0 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                uint64_t u = 12345;
+                int r = parse_timespan(t[i].in, &u);
+                CHECK_MSG(r == t[i].r && (r < 0 ? u == 12345 : u == t[i].usec),
+                          "parse_timespan(\"%s\") = %d, %ju", t[i].in, r, (uintmax_t) u);
+        }
+}
+
+static void test_size(void) {
+        static const struct {
+                const char *in;
+                int r;
+                uint64_t v;
+        } t[] = {
+                { "512M", 0, 512ULL << 20 },
+                { "2G", 0, 2ULL << 30 },
+                { "1T", 0, 1ULL << 40 },
+                { "4096", 0, 4096 },
+                { "16K", 0, 16384 },
+                { "", -EINVAL, 0 },
+                { "M", -EINVAL, 0 },
+                { "1.5G", -EINVAL, 0 },
+                { "-1M", -EINVAL, 0 },
+                { "1m", -EINVAL, 0 },
+                { "1MB", -EINVAL, 0 },
+                { " 1M", -EINVAL, 0 },
+                { "1M ", -EINVAL, 0 },
+                { "0x10", -EINVAL, 0 },
+                { "99999999999T", -ERANGE, 0 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                uint64_t v = 7;
+                int r = parse_size(t[i].in, &v);
+                CHECK_MSG(r == t[i].r && (r < 0 ? v == 7 : v == t[i].v), "parse_size(\"%s\") = %d, %ju", t[i].in, r,
+                          (uintmax_t) v);
+        }
+}
+
+static void test_uint_bool_percent(void) {
+        uint64_t v;
+        bool b;
+
+        CHECK(parse_uint64_range("1", 1, 10, &v) == 0 && v == 1);
+        CHECK(parse_uint64_range("10", 1, 10, &v) == 0 && v == 10);
+        CHECK(parse_uint64_range("11", 1, 10, &v) == -ERANGE);
+        CHECK(parse_uint64_range("0", 1, 10, &v) == -ERANGE);
+        CHECK(parse_uint64_range("+1", 1, 10, &v) == -EINVAL);
+        CHECK(parse_uint64_range("01", 1, 10, &v) == -EINVAL);
+        CHECK(parse_uint64_range("1 ", 1, 10, &v) == -EINVAL);
+        CHECK(parse_uint64_range("18446744073709551616", 0, UINT64_MAX, &v) == -ERANGE);
+        CHECK(parse_boolean("yes", &b) == 0 && b);
+        CHECK(parse_boolean("Off", &b) == 0 && !b);
+        CHECK(parse_boolean("2", &b) == -EINVAL);
+        CHECK(parse_boolean("", &b) == -EINVAL);
+        CHECK(parse_percent("150%", &v) == 0 && v == 150);
+        CHECK(parse_percent("150", &v) == -EINVAL);
+        CHECK(parse_percent("%", &v) == -EINVAL);
+        CHECK(parse_percent("1.5%", &v) == -EINVAL);
+}
+
+static void test_names_paths(void) {
+        CHECK(agent_name_is_valid("a"));
+        CHECK(agent_name_is_valid("web-1"));
+        CHECK(agent_name_is_valid("0abc"));
+        CHECK(!agent_name_is_valid(""));
+        CHECK(!agent_name_is_valid("-a"));
+        CHECK(!agent_name_is_valid("a-"));
+        CHECK(!agent_name_is_valid("A"));
+        CHECK(!agent_name_is_valid("a_b"));
+        CHECK(!agent_name_is_valid("a.b"));
+        CHECK(agent_name_is_valid("a23456789012345678901234567890123456789012345678901234567890123"));
+        CHECK(!agent_name_is_valid("a234567890123456789012345678901234567890123456789012345678901234"));
+        CHECK(secret_name_is_valid("db.password"));
+        CHECK(secret_name_is_valid("a_b-c"));
+        CHECK(!secret_name_is_valid(".hidden"));
+        CHECK(!secret_name_is_valid("A"));
+        CHECK(!secret_name_is_valid("a/b"));
+        CHECK(env_name_is_valid("PATH"));
+        CHECK(env_name_is_valid("_x1"));
+        CHECK(!env_name_is_valid("1X"));
+        CHECK(!env_name_is_valid("A-B"));
+        CHECK(!env_name_is_valid(""));
+        CHECK(path_is_normalized_absolute("/"));
+        CHECK(path_is_normalized_absolute("/usr/bin/x"));
+        CHECK(!path_is_normalized_absolute("usr"));
+        CHECK(!path_is_normalized_absolute("/usr/"));
+        CHECK(!path_is_normalized_absolute("/usr//bin"));
+        CHECK(!path_is_normalized_absolute("/usr/./bin"));
+        CHECK(!path_is_normalized_absolute("/usr/../bin"));
+        CHECK(!path_is_normalized_absolute("/usr/bin\n"));
+        CHECK(path_is_normalized_absolute("/usr/..bin/.x"));
+        CHECK(string_is_printable_utf8("Grüße ✓", false));
+        CHECK(!string_is_printable_utf8("\xc0\xaf", false));     /* overlong '/' */
+        CHECK(!string_is_printable_utf8("\xed\xa0\x80", false)); /* surrogate */
+        CHECK(!string_is_printable_utf8("\xc2\x85", false));     /* C1 control */
+        CHECK(!string_is_printable_utf8("a\tb", false));
+        CHECK(string_is_printable_utf8("a\tb", true));
+        CHECK(!string_is_printable_utf8("\xe2\x9c", false));     /* truncated */
+}
+
+static void check_split(const char *in, int want_r, const char *const *want) {
+        char **v = NULL;
+        size_t n = 0;
+        int r = split_words(in, 8, &v, &n);
+        bool same = r == want_r;
+
+        if (same && r == 0) {
+                size_t k = 0;
+                while (want[k])
+                        k++;
+                same = n == k;
+                for (size_t i = 0; same && i < k; i++)
+                        same = strcmp(v[i], want[i]) == 0;
+        }
+        CHECK_MSG(same, "split_words(\"%s\") = %d (%zu words)", in, r, n);
+        strv_free(v);
+}
+
+static void test_split(void) {
+        check_split("/bin/a b c", 0, (const char *const[]) { "/bin/a", "b", "c", NULL });
+        check_split("  /bin/a   'b c'  \"d e\" ", 0, (const char *const[]) { "/bin/a", "b c", "d e", NULL });
+        check_split("a\\ b", 0, (const char *const[]) { "a b", NULL });
+        check_split("\"a\\\"b\"", 0, (const char *const[]) { "a\"b", NULL });
+        check_split("'a\\b'", 0, (const char *const[]) { "a\\b", NULL });
+        check_split("x\\x41y", 0, (const char *const[]) { "xAy", NULL });
+        check_split("a''b", 0, (const char *const[]) { "ab", NULL });
+        check_split("''", 0, (const char *const[]) { "", NULL });
+        check_split("", -EINVAL, NULL);
+        check_split("   ", -EINVAL, NULL);
+        check_split("\"open", -EINVAL, NULL);
+        check_split("'open", -EINVAL, NULL);
+        check_split("trail\\", -EINVAL, NULL);
+        check_split("bad\\q", -EINVAL, NULL);
+        check_split("nul\\x00", -EINVAL, NULL);
+        check_split("hex\\xZZ", -EINVAL, NULL);
+        check_split("1 2 3 4 5 6 7 8 9", -E2BIG, NULL);
+}
+
+static void check_exec_word(const char *in, const char *want) {
+        Buffer b = {};
+        render_exec_word(&b, in);
+        CHECK_MSG(buffer_status(&b) == 0 && strcmp(b.data, want) == 0, "exec word <%s> -> <%s> (want <%s>)", in,
+                  b.data ? b.data : "", want);
+        buffer_done(&b);
+}
+
+static void test_escaping(void) {
+        Buffer b = {};
+
+        check_exec_word("/usr/bin/x", "/usr/bin/x");
+        check_exec_word("--flag=a,b", "--flag=a,b");
+        check_exec_word("two words", "\"two words\"");
+        check_exec_word("100%", "\"100%%\"");
+        check_exec_word("$HOME", "\"$$HOME\"");
+        check_exec_word("${X}", "\"$${X}\"");
+        check_exec_word("a\"b", "\"a\\\"b\"");
+        check_exec_word("a\\b", "\"a\\\\b\"");
+        check_exec_word(";", "\";\"");
+        check_exec_word("", "\"\"");
+        check_exec_word("line\nbreak", "\"line\\nbreak\"");
+        check_exec_word("esc\x1b", "\"esc\\x1b\"");
+        check_exec_word("%n", "\"%%n\"");
+
+        render_unit_value(&b, "50% %i %%");
+        CHECK_STREQ(b.data, "50%% %%i %%%%");
+        buffer_done(&b);
+}
+
+static void test_schema(void) {
+        Agent a = {};
+
+        /* Every default must parse with its own parser. */
+        CHECK(schema_apply_defaults(&a) == 0);
+        CHECK(a.user == 65534);
+        CHECK(a.runtime_max_usec == USEC_PER_HOUR);
+        CHECK(a.memory_max == 512ULL << 20);
+        CHECK(a.workspace_size == 500ULL << 20);
+        CHECK(a.tmp_size == 100ULL << 20);
+        CHECK(a.tasks_max == 256);
+        CHECK(a.max_restarts == 5);
+        CHECK(a.restart == RESTART_ON_FAILURE);
+        CHECK(a.network == NETWORK_NONE);
+        CHECK_STREQ(a.working_directory, "/workspace");
+        free(a.working_directory);
+
+        bool known;
+        CHECK(schema_find("agent", "IMAGE", &known) != NULL && known);
+        CHECK(schema_find("Agent", "Nope", &known) == NULL && known);
+        CHECK(schema_find("Nope", "Image", &known) == NULL && !known);
+        CHECK(schema_find("Secrets", "anything", &known) != NULL);
+
+        /* Every row documents itself. */
+        for (size_t i = 0; i < schema_n_keys; i++)
+                CHECK_MSG(schema_keys[i].allowed && schema_keys[i].doc && schema_keys[i].section,
+                          "schema row %s documented", schema_keys[i].key);
+}
+
+int main(void) {
+        test_timespan();
+        test_size();
+        test_uint_bool_percent();
+        test_names_paths();
+        test_split();
+        test_escaping();
+        test_schema();
+        return tap_finish();
+}
