@@ -1,0 +1,75 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# needs: vm
+#
+# Inputs the generator cannot judge (they depend on the machine and on files
+# at start time) make the start fail, with the reason in `systemctl status`,
+# and leave nothing behind: a workspace larger than the RAM, secret sources
+# that are missing, a directory, a device, writable by others, in a directory
+# others can write, too big, and an unknown credential.
+VOLUME_LIB_ONLY=1 . "$(dirname "$0")/50-volume-lib.sh"
+
+build_volume_image || bail "cannot build the test image"
+modprobe dm_crypt 2>/dev/null
+
+install -d -m 0700 /etc/agents/secrets
+install -d -m 1777 /var/tmp
+printf 'x' >/etc/agents/secrets/e2e-open && chmod 0666 /etc/agents/secrets/e2e-open
+printf 'x' >/var/tmp/e2e-in-open-dir && chmod 0600 /var/tmp/e2e-in-open-dir
+head -c 1048577 /dev/zero >/etc/agents/secrets/e2e-big && chmod 0600 /etc/agents/secrets/e2e-big
+trap 'rm -f /etc/agents/secrets/e2e-open /var/tmp/e2e-in-open-dir /etc/agents/secrets/e2e-big; _lib_cleanup' EXIT
+
+status_of() { systemctl status --no-pager --full -n 40 "$1" 2>&1; true; }
+
+# refused NAME DESCRIPTION REGEX EXTRA-INI: the start fails, status matches
+# REGEX, nothing is left.
+refused() {
+        local name=$1 desc=$2 regex=$3 extra=$4 unit=agent@$1.service
+        write_volume_agent "$name" 'echo started >/workspace/ready; sleep 600' "$extra"
+        reload
+        check_fails "$desc: the start fails" "" systemctl start "$unit"
+        check_output "$desc: systemctl status says why" "$regex" status_of "$unit"
+        check "$desc: nothing is left" nothing_left "$name"
+        stop_quietly "$unit"
+}
+
+mem_kb=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
+diag "MemTotal: $mem_kb kB"
+VOL_WORKSPACE=64G refused e2e-vol-huge "a workspace larger than RAM" \
+        "larger than this machine's RAM" ""
+
+refused e2e-vol-nosrc "a missing secret source" \
+        "Secret 'tok': source /etc/agents/secrets/e2e-missing does not exist" \
+        "[Secrets]
+tok=/etc/agents/secrets/e2e-missing"
+
+refused e2e-vol-dirsrc "a directory as secret source" \
+        "Secret 'tok': source /etc/agents/secrets is a directory" \
+        "[Secrets]
+tok=/etc/agents/secrets"
+
+refused e2e-vol-devsrc "a device as secret source" \
+        "Secret 'tok': source /dev/null is not a regular file" \
+        "[Secrets]
+tok=/dev/null"
+
+refused e2e-vol-opensrc "a secret source others can write" \
+        "Secret 'tok': source /etc/agents/secrets/e2e-open is writable by others" \
+        "[Secrets]
+tok=/etc/agents/secrets/e2e-open"
+
+refused e2e-vol-opendir "a secret source in a directory others can write" \
+        "Secret 'tok': source /var/tmp/e2e-in-open-dir is in directory /var/tmp, which others can write" \
+        "[Secrets]
+tok=/var/tmp/e2e-in-open-dir"
+
+refused e2e-vol-bigsrc "a secret source over 1 MiB" \
+        "Secret 'tok': source /etc/agents/secrets/e2e-big is larger than 1048576 bytes" \
+        "[Secrets]
+tok=/etc/agents/secrets/e2e-big"
+
+refused e2e-vol-nocred "an unknown credential" \
+        "e2e-nope" \
+        "[Secrets]
+tok=cred:e2e-nope"
+finish
