@@ -25,6 +25,7 @@
 #define WORKSPACE_LOG "/workspace/demo-agent.log"
 
 static volatile sig_atomic_t stop_requested;
+static bool notify_failed;
 
 static void on_stop(int sig) {
         (void) sig;
@@ -45,15 +46,17 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
         return 0;
 }
 
-/* One datagram to $NOTIFY_SOCKET; "@name" is an abstract socket. Failures
- * are reported, never fatal: the agent's work does not depend on them. */
+/* One datagram to $NOTIFY_SOCKET; "@name" is an abstract socket. A failure
+ * is reported once and never fatal: the agent's work does not depend on it
+ * (inside systemd-nspawn the socket belongs to the container's root, which an
+ * agent running as its own uid cannot write to). */
 static void notify(const char *msg) {
         const char *e = getenv("NOTIFY_SOCKET");
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         size_t n;
         int fd;
 
-        if (!e || !*e)
+        if (!e || !*e || notify_failed)
                 return;
         n = strlen(e);
         if ((e[0] != '/' && e[0] != '@') || n >= sizeof sa.sun_path)
@@ -63,14 +66,13 @@ static void notify(const char *msg) {
                 sa.sun_path[0] = '\0';
 
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-                fprintf(stderr, "demo-agent: cannot notify (%m)\n");
-                return;
+        if (fd < 0 || sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *) &sa,
+                             (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n)) < 0) {
+                fprintf(stderr, "demo-agent: cannot notify %s (%m), not trying again\n", e);
+                notify_failed = true;
         }
-        if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *) &sa,
-                   (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n)) < 0)
-                fprintf(stderr, "demo-agent: cannot notify %s (%m)\n", msg);
-        close(fd);
+        if (fd >= 0)
+                close(fd);
 }
 
 static void help(void) {

@@ -82,15 +82,17 @@ static const struct {
         { "node",     "an interpreter" },
 };
 
-/* Mount points systemd-nspawn 252 needs in a tree it runs with --read-only
- * and the options of the generated unit: /usr (nspawn refuses a tree without
- * it: "doesn't look like an OS tree"), /dev /proc /sys /run (its API file
- * systems), /tmp (the --tmpfs= target), /etc (it mounts /etc/hostname,
- * /etc/resolv.conf handling and friends there) and /workspace (the --bind=
- * target). On a read-only root it cannot create them, and it fails late with
- * a message about the mount rather than the image. */
+/* Mount points systemd-nspawn 252 needs in a root that is already read-only
+ * (our bind or loop mount) when run with the generated unit's options,
+ * measured by removing one at a time: /usr (else "doesn't look like it has
+ * an OS tree"), /dev /proc /run /sys (its API file systems; /run also holds
+ * the --bind-ro= targets /run/secrets and those under /run/agentcage, which nspawn
+ * creates in its own tmpfs), /tmp (the --tmpfs= target) and /workspace (the
+ * --bind= target). Without them it fails late, with a message about a mount
+ * rather than the image. /etc is not needed: nspawn notes that it cannot
+ * resolve it and goes on. */
 static const char *const required_dirs[] = {
-        "dev", "etc", "proc", "run", "sys", "tmp", "usr", "workspace",
+        "dev", "proc", "run", "sys", "tmp", "usr", "workspace",
 };
 
 void image_policy_report_done(ImagePolicyReport *r) {
