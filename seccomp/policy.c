@@ -201,6 +201,7 @@ static const AllowEntry allow_list[] = {
         { "chmod" },
         { "fchmod" },
         { "fchmodat" },
+        { "fchmodat2" },                       /* newer glibc tries it first and falls back only on ENOSYS */
         { "chown" },                           /* only to oneself without CAP_CHOWN */
         { "fchown" },
         { "fchownat" },
