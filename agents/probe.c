@@ -64,7 +64,9 @@
 #define ATTEMPTS_MAX 64
 #define FORK_BOMB_MAX 20000
 #define MEMORY_BOMB_MAX (64ULL << 30)
-#define FILL_MAX (64ULL << 30)
+/* A workspace bigger than this is reported as unlimited: a probe must never
+ * fill a host disk because a mount was missing. */
+#define FILL_MAX (8ULL << 30)
 
 typedef struct Attempt {
         const char *name;
@@ -702,7 +704,7 @@ static void attempt_fill(const char *dir, const char *name) {
                 return;
         }
         memset(block, 0x5a, sizeof block);
-        while (written < FILL_MAX) {
+        while (written < FILL_MAX && !stop_requested) {
                 ssize_t n = write(fd, block, sizeof block);
                 if (n < 0) {
                         if (errno == EINTR)
@@ -718,6 +720,8 @@ static void attempt_fill(const char *dir, const char *name) {
                 record(name, "ENOSPC", true, "%s after %llu MiB", errno_name(err), written >> 20);
         else if (err)
                 record(name, "ENOSPC", false, "%s after %llu MiB", errno_name(err), written >> 20);
+        else if (stop_requested)
+                record(name, "ENOSPC", false, "interrupted after %llu MiB", written >> 20);
         else
                 record(name, "ENOSPC", false, "wrote %llu MiB without limit", written >> 20);
 }
