@@ -9,6 +9,9 @@
 name=demo
 unit=agent@$name.service
 image=/var/lib/agents/images/demo
+# Where the build installs the distroless demo tree (agents/meson.build).
+shipped=/usr/share/agentcage/images/demo
+state=/run/agentcage/$name
 failed=0
 
 bold=$'\e[1m' dim=$'\e[2m' red=$'\e[31m' off=$'\e[0m'
@@ -38,17 +41,24 @@ step "0. The host"
 run uname -r
 note "$(systemctl --version | head -1)"
 note "AppArmor: $(aa-enabled 2>&1)"
-if [ ! -d "$image" ]; then
-        note "The demo image $image is not installed (the build did not produce it)."
+
+step "1. An operator installs an image: a distroless tree, one static binary"
+if [ -d "$shipped" ]; then
+        mkdir -p "$(dirname "$image")"
+        rm -rf "$image"
+        run cp -a "$shipped" "$image"
+        run find "$image" -mindepth 1
+else
+        note "The demo image $shipped is not installed (the build did not produce it)."
         failed=1
 fi
 
-step "1. An operator declares an agent"
+step "2. An operator declares an agent"
 mkdir -p /etc/agents
 cat >/etc/agents/$name.agent <<'DEF'
 [Agent]
 Description=agentcage demo agent
-Image=/var/lib/agents/images/demo
+Image=demo
 Exec=/usr/bin/demo-agent --interval 1
 
 [Lifecycle]
@@ -59,40 +69,49 @@ Memory=256M
 DEF
 run cat /etc/agents/$name.agent
 
-step "2. systemd reads it through the generator"
+step "3. systemd reads it through the generator"
 run systemctl daemon-reload
-run systemctl cat "$unit"
+note "The generated unit (the sandbox settings that follow ExecStopPost= are left out here):"
+printf '%s# systemctl cat %s | sed -n 1,/^ExecStopPost=/p%s\n' "$bold" "$unit" "$off"
+systemctl cat "$unit" 2>&1 | sed -n '1,/^ExecStopPost=/p' | grep -v '^#'
 
-step "3. Start the agent"
+step "4. Start the agent"
 run systemctl start "$unit"
-sleep 3
+# Under emulation nspawn takes a few seconds to bring the agent up.
+for _ in $(seq 60); do
+        [ "$(systemctl is-active "$unit")" = active ] && break
+        sleep 1
+done
+sleep 2
 run systemctl status --no-pager --lines=0 "$unit"
 
-step "4. It is a registered machine"
+step "5. It is a registered machine"
 run machinectl list --no-pager
 run machinectl status --no-pager "$name"
 
-step "5. What it says"
+step "6. What it says"
 run journalctl -q --no-pager -o cat -u "$unit" -n 25
 
-step "6. Its cage, as systemd sees it"
+step "7. Its cage, as systemd sees it"
 printf '%s# systemd-analyze security %s | tail -1%s\n' "$bold" "$unit" "$off"
 systemd-analyze security --no-pager "$unit" 2>&1 | tail -1
-run_may_fail ls -la /run/agents/$name
-run_may_fail dmsetup ls
+run_may_fail ls -la "$state"
+note "The workspace: ext4 on dm-crypt over RAM, keyed by the kernel (the key is never shown)."
+run_may_fail dmsetup ls --target crypt
+run_may_fail findmnt --noheadings "$state/workspace"
 
-step "7. Stop it"
+step "8. Stop it"
 run systemctl stop "$unit"
 run_may_fail systemctl is-active "$unit"
 
-step "8. Recycled: nothing left behind"
+step "9. Recycled: nothing left behind"
 run_may_fail machinectl list --no-pager
-if [ -e /run/agents/$name ]; then
-        note "LEFT BEHIND: /run/agents/$name"
-        run_may_fail ls -laR /run/agents/$name
+if [ -e "$state" ]; then
+        note "LEFT BEHIND: $state"
+        run_may_fail ls -laR "$state"
         failed=1
 else
-        note "/run/agents/$name: gone"
+        note "$state: gone"
 fi
 run_may_fail dmsetup ls
 run_may_fail losetup --list --noheadings
