@@ -4,8 +4,9 @@
 #
 # Builds a distroless agent image tree: the static BINARY as /usr/bin/NAME,
 # and the empty directories systemd-nspawn needs as mount points when it runs
-# the tree with --read-only (see runtime/image-policy.c). Nothing else: no
-# shell, no libraries, no /etc files. agent-runtime provision must accept it.
+# the tree with --read-only (see runtime/image-policy.c), plus /shared, the
+# target of [Volumes] SharedState=. Nothing else: no shell, no libraries, no
+# /etc files. agent-runtime provision must accept it.
 set -eu
 
 [ $# -eq 3 ] || { echo "usage: $0 OUTDIR BINARY NAME" >&2; exit 2; }
@@ -19,7 +20,7 @@ esac
 
 rm -rf "$out"
 mkdir -p "$out"
-for d in dev etc proc run sys tmp usr usr/bin workspace; do
+for d in dev etc proc run shared sys tmp usr usr/bin workspace; do
         mkdir -m 0755 "$out/$d"
 done
 install -m 0755 "$bin" "$out/usr/bin/$name"
