@@ -175,6 +175,7 @@ static off_t write_bpf_size(char *const *extra, size_t n, int *ret_r) {
 
 static void test_write_bpf(void) {
         char *ok[] = { (char *) "syncfs", (char *) "read" };
+        char *twice[] = { (char *) "syncfs", (char *) "syncfs" };
         char *never[] = { (char *) "syncfs", (char *) "mount" };
         char *filtered[] = { (char *) "ioctl" };
         char *unknown[] = { (char *) "no_such_syscall" };
@@ -187,6 +188,9 @@ static void test_write_bpf(void) {
 
         size = write_bpf_size(ok, ELEMENTSOF(ok), &r);
         CHECK_MSG(r == 0 && size > 0, "a filter with extras is written");
+
+        size = write_bpf_size(twice, ELEMENTSOF(twice), &r);
+        CHECK_MSG(r == 0 && size > 0, "an extra given twice is harmless");
 
         size = write_bpf_size(never, ELEMENTSOF(never), &r);
         CHECK_MSG(r == -EPERM && size == 0, "a never-allowed extra is refused and nothing is written");
@@ -201,7 +205,9 @@ static void test_write_bpf(void) {
         CHECK(seccomp_policy_write_bpf(NULL, 1, 1) == -EINVAL);
 }
 
-static int run(char *const argv[]) {
+/* Runs argv with stdout (and, if quiet, stderr) sent to /dev/null; returns
+ * its exit status, 128+N for signal N, or -errno. */
+static int run(char *const argv[], bool quiet) {
         pid_t pid = fork();
         int status;
 
@@ -209,8 +215,11 @@ static int run(char *const argv[]) {
                 return -errno;
         if (pid == 0) {
                 int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-                if (null >= 0)
+                if (null >= 0) {
                         (void) dup2(null, STDOUT_FILENO);  /* keep the TAP stream clean */
+                        if (quiet)
+                                (void) dup2(null, STDERR_FILENO);
+                }
                 execv(argv[0], argv);
                 _exit(127);
         }
@@ -280,7 +289,7 @@ static void test_json(void) {
                 return;
         CHECK(write(fd, buf, size) == (ssize_t) size);
 
-        r = run((char *[]) { (char *) arg_python, (char *) "-m", (char *) "json.tool", path, NULL });
+        r = run((char *[]) { (char *) arg_python, (char *) "-m", (char *) "json.tool", path, NULL }, false);
         CHECK_MSG(r == 0, "python3 -m json.tool accepts the profile (exit %d)", r);
 
         argv[n++] = (char *) arg_python;
@@ -290,12 +299,12 @@ static void test_json(void) {
         for (size_t i = 0; (name = seccomp_policy_never_name(i, NULL, NULL)) && n < ELEMENTSOF(argv) - 1; i++)
                 argv[n++] = (char *) name;
         argv[n] = NULL;
-        r = run(argv);
+        r = run(argv, false);
         CHECK_MSG(r == 0, "the profile's structure is right and allows nothing never-allowed (exit %d)", r);
 
         /* The corrupted copy must fail the same check: the check can fail. */
         if (ftruncate(fd, (off_t) size / 2) == 0) {
-                r = run((char *[]) { (char *) arg_python, (char *) "-m", (char *) "json.tool", path, NULL });
+                r = run((char *[]) { (char *) arg_python, (char *) "-m", (char *) "json.tool", path, NULL }, true);
                 CHECK_MSG(r != 0, "python3 -m json.tool rejects a truncated profile");
         }
         (void) unlink(path);
