@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -155,6 +156,8 @@ int main(int argc, char *argv[]) {
         int c, r;
 
         log_set_prefix("agent-generator");
+        /* Units must be world-readable like every other unit file. */
+        umask(0022);
         /* systemd sets SYSTEMD_SCOPE for generators; then stderr may go
          * nowhere useful this early, but the kernel log is always there. */
         if (getenv("SYSTEMD_SCOPE"))

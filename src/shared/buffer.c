@@ -52,9 +52,16 @@ void buffer_printf(Buffer *b, const char *fmt, ...) {
         va_list ap;
         int n;
 
+        if (!buffer_reserve(b, 64))
+                return;
+        /* Try the space there is first; only a long result needs a second pass. */
         va_start(ap, fmt);
-        n = vsnprintf(NULL, 0, fmt, ap);
+        n = vsnprintf(b->data + b->len, b->allocated - b->len, fmt, ap);
         va_end(ap);
+        if (n >= 0 && (size_t) n < b->allocated - b->len) {
+                b->len += (size_t) n;
+                return;
+        }
         if (n < 0 || !buffer_reserve(b, (size_t) n)) {
                 b->failed = true;
                 return;

@@ -58,11 +58,13 @@ int emit_file_at(int dir_fd, const char *name, const char *data, size_t len) {
         r = write_all(fd, data, len);
         if (r < 0)
                 return r;
-        /* O_TMPFILE files start as 0600 minus nothing; units must be
-         * world-readable like every other unit file. */
-        if (fchmod(fd, 0644) < 0)
+        /* linkat() refuses to replace an existing file: no silent overwrite.
+         * AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH (a generator has it); the
+         * /proc path works for everyone else. */
+        if (linkat(fd, "", dir_fd, name, AT_EMPTY_PATH) >= 0)
+                return 0;
+        if (errno != ENOENT && errno != EPERM)
                 return negative_errno();
-        /* linkat() refuses to replace an existing file: no silent overwrite. */
         (void) snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
         if (linkat(AT_FDCWD, proc, dir_fd, name, AT_SYMLINK_FOLLOW) < 0)
                 return negative_errno();
@@ -72,11 +74,16 @@ int emit_file_at(int dir_fd, const char *name, const char *data, size_t len) {
 int emit_wants_symlink_at(int dir_fd, const char *wants_dir, const char *unit) {
         char target[NAME_MAX + 8], link[PATH_MAX];
 
-        if (mkdirat(dir_fd, wants_dir, 0755) < 0 && errno != EEXIST)
-                return negative_errno();
         if (snprintf(target, sizeof target, "../%s", unit) >= (int) sizeof target ||
             snprintf(link, sizeof link, "%s/%s", wants_dir, unit) >= (int) sizeof link)
                 return -ENAMETOOLONG;
+        if (symlinkat(target, dir_fd, link) >= 0)
+                return 0;
+        if (errno != ENOENT)
+                return negative_errno();
+        /* First link into this directory: create it, then try again. */
+        if (mkdirat(dir_fd, wants_dir, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
         if (symlinkat(target, dir_fd, link) < 0)
                 return negative_errno();
         return 0;

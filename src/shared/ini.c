@@ -22,7 +22,7 @@
  * can be attached to the file it concerns. */
 static char iniparser_last_error[256];
 
-static int iniparser_error_cb(const char *fmt, ...) {
+_printf_(1, 2) static int iniparser_error_cb(const char *fmt, ...) {
         va_list ap;
         int n;
 
@@ -296,7 +296,9 @@ static int parse_lines(const char *path, const char *buf, size_t len, Report *r,
         return 0;
 }
 
-static int read_all(int fd, char **ret, size_t *ret_len) {
+/* Reads the whole file in one read() where it can: size is what fstat()
+ * said; a file that grew past INI_FILE_MAX while being read is -EFBIG. */
+static int read_all(int fd, size_t size, char **ret, size_t *ret_len) {
         _cleanup_free_ char *buf = malloc(INI_FILE_MAX + 1);
         size_t len = 0;
 
@@ -309,11 +311,12 @@ static int read_all(int fd, char **ret, size_t *ret_len) {
                                 continue;
                         return negative_errno();
                 }
-                if (k == 0)
-                        break;
                 len += (size_t) k;
                 if (len > INI_FILE_MAX)
                         return -EFBIG;
+                /* Got what fstat() promised (or the end): no second read. */
+                if (k == 0 || len == size)
+                        break;
         }
         buf[len] = '\0';
         *ret = TAKE_PTR(buf);
@@ -371,7 +374,7 @@ int ini_file_load(const char *path, Report *r, IniFile **ret) {
                 return -EFBIG;
         }
 
-        r_ = read_all(fd, &buf, &len);
+        r_ = read_all(fd, (size_t) st.st_size, &buf, &len);
         if (r_ == -EFBIG) {
                 report_error(r, path, 0, NULL, NULL, "file grew beyond %u bytes while being read", INI_FILE_MAX);
                 return r_;

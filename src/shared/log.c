@@ -36,7 +36,7 @@ void log_close(void) {
         kmsg_fd = -EBADF;
 }
 
-int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) {
+_printf_(5, 6) int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) {
         char buf[2048];
         va_list ap;
 

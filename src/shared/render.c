@@ -60,43 +60,55 @@ void render_exec_word(Buffer *b, const char *s) {
         buffer_put(b, "\"", 1);
 }
 
-/* An argument list built as a list and quoted once, at emission. A raw word
- * is emitted verbatim: only for our own "${AGENTCAGE_USERNS}" reference. */
+/* An argument list built as a list and quoted once, at emission. The words
+ * live back to back in one buffer (no allocation per word). A raw word is
+ * emitted verbatim: only for our own "${AGENTCAGE_USERNS}" reference. */
 typedef struct ArgList {
-        char *word[512];
+        Buffer text;
+        size_t start[512];
         bool raw[512];
         size_t n;
         bool failed;
 } ArgList;
 
 static void args_done(ArgList *l) {
-        for (size_t i = 0; i < l->n; i++)
-                free(l->word[i]);
+        buffer_done(&l->text);
         l->n = 0;
 }
 
-static void args_add_raw(ArgList *l, bool raw, const char *fmt, ...) _printf_(3, 4);
-static void args_add_raw(ArgList *l, bool raw, const char *fmt, ...) {
-        va_list ap;
-        char *s;
-
+/* Appends the concatenation of the given strings as one word. */
+static void args_add_parts(ArgList *l, bool raw, const char *const *parts, size_t n_parts) {
         if (l->failed)
                 return;
-        if (l->n >= ELEMENTSOF(l->word)) {
+        if (l->n >= ELEMENTSOF(l->start)) {
                 l->failed = true;
                 return;
         }
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0) {
+        l->start[l->n] = l->text.len;
+        l->raw[l->n++] = raw;
+        for (size_t i = 0; i < n_parts; i++)
+                buffer_puts(&l->text, parts[i]);
+        buffer_put(&l->text, "", 1); /* the word's terminating NUL */
+        if (buffer_status(&l->text) < 0)
                 l->failed = true;
-                va_end(ap);
-                return;
-        }
-        va_end(ap);
-        l->raw[l->n] = raw;
-        l->word[l->n++] = s;
 }
-#define args_add(l, ...) args_add_raw((l), false, __VA_ARGS__)
+#define args_add(l, ...) \
+        args_add_parts((l), false, (const char *const[]) { __VA_ARGS__ }, \
+                       sizeof((const char *const[]) { __VA_ARGS__ }) / sizeof(const char *))
+#define args_add_raw(l, s) args_add_parts((l), true, (const char *const[]) { s }, 1)
+
+static const char *args_word(const ArgList *l, size_t i) {
+        return l->text.data + l->start[i];
+}
+
+static const char *u64_str(uint64_t v, char buf[static 21]) {
+        char *p = buf + 20;
+        *p = '\0';
+        do
+                *--p = (char) ('0' + v % 10);
+        while ((v /= 10) > 0);
+        return p;
+}
 
 /* One Exec line, continued over several lines for "systemctl cat". */
 static void emit_exec(Buffer *b, const char *setting, const char *prefix, const ArgList *l) {
@@ -105,15 +117,21 @@ static void emit_exec(Buffer *b, const char *setting, const char *prefix, const 
                 if (i > 0)
                         buffer_puts(b, i == 1 ? " " : " \\\n        ");
                 if (l->raw[i])
-                        buffer_puts(b, l->word[i]);
+                        buffer_puts(b, args_word(l, i));
                 else
-                        render_exec_word(b, l->word[i]);
+                        render_exec_word(b, args_word(l, i));
         }
         buffer_puts(b, "\n");
 }
 
+static void put_u64(Buffer *b, uint64_t v) {
+        char buf[21];
+        buffer_puts(b, u64_str(v, buf));
+}
+
 static void put_span(Buffer *b, uint64_t usec) {
-        buffer_printf(b, "%jus", (uintmax_t) (usec / USEC_PER_SEC));
+        put_u64(b, usec / USEC_PER_SEC);
+        buffer_put(b, "s", 1);
 }
 
 static const char *restart_name(RestartPolicy p) {
@@ -127,12 +145,12 @@ static const char *restart_name(RestartPolicy p) {
 static int emit_provision(const Agent *a, Buffer *b) {
         ArgList l = {};
 
-        args_add(&l, "%s", AGENT_RUNTIME_PATH);
+        args_add(&l, AGENT_RUNTIME_PATH);
         args_add(&l, "provision");
-        args_add(&l, "--name=%s", a->name);
-        args_add(&l, "--image=%s", a->image);
+        args_add(&l, "--name=", a->name);
+        args_add(&l, "--image=", a->image);
         if (a->image_digest)
-                args_add(&l, "--image-digest=%s", a->image_digest);
+                args_add(&l, "--image-digest=", a->image_digest);
         if (!l.failed)
                 emit_exec(b, "ExecStartPre", "+", &l);
         args_done(&l);
@@ -140,14 +158,15 @@ static int emit_provision(const Agent *a, Buffer *b) {
 }
 
 static int emit_configure(const Agent *a, Buffer *b) {
+        char n1[21], n2[21], n3[21];
         ArgList l = {};
 
-        args_add(&l, "%s", AGENT_RUNTIME_PATH);
+        args_add(&l, AGENT_RUNTIME_PATH);
         args_add(&l, "configure");
-        args_add(&l, "--name=%s", a->name);
-        args_add(&l, "--uid=%ju", (uintmax_t) a->user);
-        args_add(&l, "--workspace-size=%ju", (uintmax_t) a->workspace_size);
-        args_add(&l, "--tmp-size=%ju", (uintmax_t) a->tmp_size);
+        args_add(&l, "--name=", a->name);
+        args_add(&l, "--uid=", u64_str(a->user, n1));
+        args_add(&l, "--workspace-size=", u64_str(a->workspace_size, n2));
+        args_add(&l, "--tmp-size=", u64_str(a->tmp_size, n3));
         if (a->system_calls) {
                 Buffer s = {};
                 for (char **c = a->system_calls; *c; c++) {
@@ -156,62 +175,70 @@ static int emit_configure(const Agent *a, Buffer *b) {
                         buffer_puts(&s, *c);
                 }
                 if (buffer_status(&s) == 0)
-                        args_add(&l, "--syscalls=%s", s.data);
+                        args_add(&l, "--syscalls=", s.data);
                 else
                         l.failed = true;
                 buffer_done(&s);
         }
         for (size_t i = 0; i < a->n_secrets; i++)
-                args_add(&l, "--secret=%s=%s", a->secrets[i].name, a->secrets[i].source);
+                args_add(&l, "--secret=", a->secrets[i].name, "=", a->secrets[i].source);
         if (a->shared_state)
-                args_add(&l, "--shared-state=%s", a->shared_state);
+                args_add(&l, "--shared-state=", a->shared_state);
         if (!l.failed)
                 emit_exec(b, "ExecStartPre", "+", &l);
         args_done(&l);
         return l.failed ? -ENOMEM : 0;
 }
 
-static int emit_start(const Agent *a, Buffer *b) {
-        const char *state = AGENT_STATE_ROOT;
-        ArgList l = {};
-        Buffer drop = {};
+/* The capabilities the container must not keep: every capability except what
+ * agent-init needs to drop to the agent's uid (SETUID, SETGID, and SETPCAP for
+ * the bounding set), and CAP_NET_BIND_SERVICE when the definition adds it
+ * back; agent-init drops the rest. Computed once per run. */
+static const char *drop_capability_list(bool keep_net_bind) {
+        static char lists[2][1024];
+        char *s = lists[keep_net_bind];
 
-        /* The container keeps only what agent-init needs to drop to the
-         * agent's uid (SETUID, SETGID, SETPCAP for the bounding set), plus
-         * what the definition adds back; agent-init drops the rest. */
-        for (size_t i = 0; i < n_capability_names; i++) {
-                const char *c = capability_names[i];
-                if (streq(c, "CAP_SETUID") || streq(c, "CAP_SETGID") || streq(c, "CAP_SETPCAP") ||
-                    (a->cap_net_bind_service && streq(c, "CAP_NET_BIND_SERVICE")))
-                        continue;
-                buffer_printf(&drop, "%s%s", drop.len ? "," : "", c);
+        if (s[0] == '\0') {
+                size_t off = 0;
+                for (size_t i = 0; i < n_capability_names; i++) {
+                        const char *c = capability_names[i];
+                        if (streq(c, "CAP_SETUID") || streq(c, "CAP_SETGID") || streq(c, "CAP_SETPCAP") ||
+                            (keep_net_bind && streq(c, "CAP_NET_BIND_SERVICE")))
+                                continue;
+                        off += (size_t) snprintf(s + off, sizeof lists[0] - off, "%s%s", off ? "," : "", c);
+                }
         }
-        if (buffer_status(&drop) < 0)
-                return -ENOMEM;
+        return s;
+}
 
-        args_add(&l, "%s", NSPAWN_PATH);
+static int emit_start(const Agent *a, Buffer *b) {
+        const char *state = AGENT_STATE_ROOT "/";
+        char uid[21];
+        ArgList l = {};
+
+        args_add(&l, NSPAWN_PATH);
         args_add(&l, "--quiet");
         args_add(&l, "--keep-unit");
         args_add(&l, "--register=yes");
-        args_add(&l, "--machine=%s", a->name);
-        args_add(&l, "--directory=%s/%s/root", state, a->name);
+        args_add(&l, "--machine=", a->name);
+        args_add(&l, "--directory=", state, a->name, "/root");
         args_add(&l, "--read-only");
-        args_add_raw(&l, true, "--private-users=${AGENTCAGE_USERNS}");
+        args_add_raw(&l, "--private-users=${AGENTCAGE_USERNS}");
         args_add(&l, "--private-users-ownership=off");
         if (a->network == NETWORK_PRIVATE)
                 args_add(&l, "--network-veth");
         else
                 args_add(&l, "--private-network");
         args_add(&l, "--no-new-privileges=yes");
-        args_add(&l, "--drop-capability=%s", drop.data);
-        args_add(&l, "--bind=%s/%s/tmp:/tmp", state, a->name);
-        args_add(&l, "--bind=%s/%s/workspace:/workspace", state, a->name);
-        args_add(&l, "--bind-ro=%s/%s/secrets:/run/secrets", state, a->name);
-        args_add(&l, "--bind-ro=%s:/run/agentcage/init", AGENT_INIT_PATH);
-        args_add(&l, "--bind-ro=%s/%s/seccomp.bpf:/run/agentcage/seccomp.bpf", state, a->name);
+        args_add(&l, "--drop-capability=", drop_capability_list(a->cap_net_bind_service));
+        args_add(&l, "--bind=", state, a->name, "/tmp:/tmp");
+        args_add(&l, "--bind=", state, a->name, "/workspace:/workspace");
+        args_add(&l, "--bind-ro=", state, a->name, "/secrets:/run/secrets");
+        args_add(&l, "--bind-ro=", AGENT_INIT_PATH, ":/run/agentcage/init");
+        args_add(&l, "--bind-ro=", state, a->name, "/seccomp.bpf:/run/agentcage/seccomp.bpf");
         if (a->shared_state)
-                args_add(&l, "--bind=%s:/shared", a->shared_state);
-        args_add(&l, "--chdir=%s", a->working_directory);
+                args_add(&l, "--bind=", a->shared_state, ":/shared");
+        args_add(&l, "--chdir=", a->working_directory);
         args_add(&l, "--console=pipe");
         args_add(&l, "--settings=no");
         args_add(&l, "--link-journal=no");
@@ -219,29 +246,28 @@ static int emit_start(const Agent *a, Buffer *b) {
         args_add(&l, "--timezone=off");
         args_add(&l, "--kill-signal=SIGTERM");
         for (char **e = a->environment; e && *e; e++)
-                args_add(&l, "--setenv=%s", *e);
+                args_add(&l, "--setenv=", *e);
         args_add(&l, "--");
         args_add(&l, "/run/agentcage/init");
-        args_add(&l, "--uid=%ju", (uintmax_t) a->user);
+        args_add(&l, "--uid=", u64_str(a->user, uid));
         if (a->cap_net_bind_service)
                 args_add(&l, "--keep-caps=CAP_NET_BIND_SERVICE");
         args_add(&l, "--");
         for (char **w = a->exec; *w; w++)
-                args_add(&l, "%s", *w);
+                args_add(&l, *w);
 
         if (!l.failed)
                 emit_exec(b, "ExecStart", "", &l);
         args_done(&l);
-        buffer_done(&drop);
         return l.failed ? -ENOMEM : 0;
 }
 
 static int emit_recycle(const Agent *a, Buffer *b) {
         ArgList l = {};
 
-        args_add(&l, "%s", AGENT_RUNTIME_PATH);
+        args_add(&l, AGENT_RUNTIME_PATH);
         args_add(&l, "recycle");
-        args_add(&l, "--name=%s", a->name);
+        args_add(&l, "--name=", a->name);
         if (!l.failed)
                 emit_exec(b, "ExecStopPost", "+", &l);
         args_done(&l);
@@ -314,7 +340,7 @@ static int emit_inline(const Agent *a, const char *name, size_t len, Buffer *b) 
                 buffer_puts(b, AGENT_STATE_ROOT "/");
                 buffer_puts(b, a->name); /* validated: [a-z0-9-] only */
         } else if (IS("START_LIMIT_BURST"))
-                buffer_printf(b, "%ju", (uintmax_t) a->max_restarts + 1);
+                put_u64(b, a->max_restarts + 1);
         else if (IS("RUNTIME_MAX_SEC"))
                 put_span(b, a->runtime_max_usec);
         else if (IS("RESTART"))
@@ -322,11 +348,12 @@ static int emit_inline(const Agent *a, const char *name, size_t len, Buffer *b) 
         else if (IS("RESTART_SEC"))
                 put_span(b, a->restart_usec);
         else if (IS("MEMORY_MAX"))
-                buffer_printf(b, "%ju", (uintmax_t) a->memory_max);
-        else if (IS("CPU_QUOTA"))
-                buffer_printf(b, "%ju%%", (uintmax_t) a->cpu_quota_percent);
-        else if (IS("TASKS_MAX"))
-                buffer_printf(b, "%ju", (uintmax_t) a->tasks_max);
+                put_u64(b, a->memory_max);
+        else if (IS("CPU_QUOTA")) {
+                put_u64(b, a->cpu_quota_percent);
+                buffer_put(b, "%", 1);
+        } else if (IS("TASKS_MAX"))
+                put_u64(b, a->tasks_max);
         else
                 return -EINVAL;
         return 0;

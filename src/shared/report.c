@@ -5,7 +5,7 @@
 #include "log.h"
 #include "report.h"
 
-static void report_va(int level, const char *path, unsigned line, const char *section,
+_printf_(6, 0) static void report_va(int level, const char *path, unsigned line, const char *section,
                       const char *key, const char *fmt, va_list ap) {
         char msg[1024], where[64] = "";
 

@@ -226,14 +226,18 @@ static int parse_size_range(const SchemaKey *k, const char *v, Agent *a, char *w
 }
 
 unsigned schema_n_cpus(void) {
-        const char *e = getenv("AGENTCAGE_CPUS");
+        static unsigned cached; /* sysconf() reads /sys every time */
+        const char *e;
         uint64_t n;
         long c;
 
+        if (cached > 0)
+                return cached;
+        e = getenv("AGENTCAGE_CPUS");
         if (e && parse_uint64_range(e, 1, 4096, &n) >= 0)
-                return (unsigned) n;
+                return cached = (unsigned) n;
         c = sysconf(_SC_NPROCESSORS_ONLN);
-        return c > 0 ? (unsigned) c : 1;
+        return cached = c > 0 ? (unsigned) c : 1;
 }
 
 static int parse_cpu_quota(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
