@@ -2,7 +2,7 @@
 /* agent-runtime provision --name=NAME --image=IMAGE [--image-digest=sha256:HEX]
  *
  * The first step of an agent's start (docs/DESIGN.md, "The runtime
- * contract"): find the image, mount it read-only at /run/agents/NAME/root,
+ * contract"): find the image, mount it read-only at /run/agentcage/NAME/root,
  * check it against the approved-image policy and the digest pin. Runs as
  * root in the host's mount namespace ('+' in ExecStartPre=), so the mount is
  * the one systemd-nspawn later uses as the container's root.

@@ -11,7 +11,8 @@
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-RUNTIME_DIR=/run/agents
+# The state root of the agents (docs/DESIGN.md); /run/agents holds definitions.
+RUNTIME_DIR=/run/agentcage
 IMAGE_STORE=/var/lib/agents/images
 
 # image_path NAME: where the build installed image tree NAME (demo, probe).
