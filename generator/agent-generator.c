@@ -151,6 +151,7 @@ int main(int argc, char *argv[]) {
                 { "dry-run", no_argument, NULL, 'n' },
                 { "list-keys", no_argument, NULL, 'k' },
                 { "version", no_argument, NULL, 'V' },
+                { "list-keys-roff", no_argument, NULL, 'R' }, /* for the man page build */
                 {}
         };
         int c, r;
@@ -172,7 +173,10 @@ int main(int argc, char *argv[]) {
                         arg_dry_run = true;
                         break;
                 case 'k':
-                        schema_dump(stdout);
+                        schema_dump(stdout, false);
+                        return 0;
+                case 'R':
+                        schema_dump(stdout, true);
                         return 0;
                 case 'V':
                         printf("agent-generator %s\n", PACKAGE_VERSION);

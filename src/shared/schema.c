@@ -475,12 +475,42 @@ int schema_apply_defaults(Agent *a) {
         return 0;
 }
 
-void schema_dump(FILE *f) {
+/* roff needs backslashes doubled and a leading '.' or '\'' escaped. */
+static void roff_text(FILE *f, const char *s) {
+        if (*s == '.' || *s == '\'')
+                fputs("\\&", f);
+        for (; *s; s++)
+                if (*s == '\\')
+                        fputs("\\e", f);
+                else if (*s == '-')
+                        fputs("\\-", f);
+                else
+                        fputc(*s, f);
+}
+
+void schema_dump(FILE *f, bool roff) {
+        const char *section = NULL;
+
         for (size_t i = 0; i < schema_n_keys; i++) {
                 const SchemaKey *k = &schema_keys[i];
-                fprintf(f, "[%s] %s=\n    %s\n    Allowed: %s.\n    Default: %s%s\n", k->section,
-                        streq(k->key, "*") ? "NAME" : k->key, k->doc, k->allowed,
-                        k->default_value ? k->default_value : (k->required ? "(required)" : "(none)"),
-                        "");
+                const char *key = streq(k->key, "*") ? "NAME" : k->key;
+                const char *def = k->default_value ? k->default_value : (k->required ? "(required)" : "(none)");
+
+                if (!roff) {
+                        fprintf(f, "[%s] %s=\n    %s\n    Allowed: %s.\n    Default: %s\n", k->section, key, k->doc,
+                                k->allowed, def);
+                        continue;
+                }
+                if (!section || !streq(section, k->section)) {
+                        fprintf(f, ".SS \"[%s] section\"\n", k->section);
+                        section = k->section;
+                }
+                fprintf(f, ".TP\n.B %s=\n", key);
+                roff_text(f, k->doc);
+                fputs("\n.br\nAllowed: ", f);
+                roff_text(f, k->allowed);
+                fputs(".\n.br\nDefault: ", f);
+                roff_text(f, def);
+                fputs(".\n", f);
         }
 }

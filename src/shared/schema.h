@@ -37,8 +37,9 @@ const SchemaKey *schema_find(const char *section, const char *key, bool *ret_sec
 /* Applies every default of the table to a. */
 int schema_apply_defaults(Agent *a);
 
-/* Writes the table as a text reference (section, key, default, allowed). */
-void schema_dump(FILE *f);
+/* Writes the table as a reference (section, key, doc, allowed, default), as
+ * plain text or as roff for the man page. */
+void schema_dump(FILE *f, bool roff);
 
 /* Number of CPUs the CPUQuota= limit is computed from; tests may override. */
 unsigned schema_n_cpus(void);
