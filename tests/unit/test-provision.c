@@ -238,6 +238,29 @@ static void test_digest(void) {
         CHECK(image_digest_path(pathf("%s/abc", base), d2) == 0);
         CHECK_STREQ(d2, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 
+        /* The verb operators use prints exactly that, one line. */
+        {
+                char out[256] = "";
+                int mfd = memfd_create("stdout", MFD_CLOEXEC), saved = dup(STDOUT_FILENO);
+                ssize_t n;
+
+                fflush(stdout);
+                dup2(mfd, STDOUT_FILENO);
+                int r1 = verb_digest(2, (char *[]) { (char *) "digest", t, NULL });
+                int r2 = verb_digest(1, (char *[]) { (char *) "digest", NULL });
+                int r3 = verb_digest(3, (char *[]) { (char *) "digest", t, t, NULL });
+                fflush(stdout);
+                dup2(saved, STDOUT_FILENO);
+                close(saved);
+                n = pread(mfd, out, sizeof out - 1, 0);
+                out[n > 0 ? n : 0] = '\0';
+                close(mfd);
+                CHECK(r1 == 0);
+                CHECK_MSG(strncmp(out, d1, strlen(d1)) == 0 && streq(out + strlen(d1), "\n"),
+                          "agent-runtime digest prints the digest and a newline");
+                CHECK_MSG(r2 == -EINVAL && r3 == -EINVAL, "agent-runtime digest wants exactly one path");
+        }
+
         CHECK(image_digest_parse("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", p) == 0);
         CHECK_STREQ(p, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         CHECK(image_digest_parse("sha256:ba7816bf", p) == -EINVAL);
