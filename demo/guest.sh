@@ -15,7 +15,7 @@ state=/run/agentcage/$name
 failed=0
 
 bold=$'\e[1m' dim=$'\e[2m' red=$'\e[31m' off=$'\e[0m'
-[ -n "${NO_COLOR:-}" ] && bold= dim= red= off=
+[ -n "${NO_COLOR:-}" ] && bold='' dim='' red='' off=''
 
 step() { printf '\n%s== %s ==%s\n' "$bold" "$*" "$off"; }
 note() { printf '%s%s%s\n' "$dim" "$*" "$off"; }
@@ -79,8 +79,10 @@ step "4. Start the agent"
 run systemctl start "$unit"
 # Under emulation nspawn takes a few seconds to bring the agent up.
 for _ in $(seq 60); do
-        [ "$(systemctl is-active "$unit")" = active ] && break
-        sleep 1
+        case $(systemctl is-active "$unit") in
+        activating|reloading) sleep 1 ;;
+        *) break ;;
+        esac
 done
 sleep 2
 run systemctl status --no-pager --lines=0 "$unit"

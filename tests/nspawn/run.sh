@@ -29,7 +29,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
 . "$srcdir/tests/vm/host-lib.sh"
 
-keep=
+keep=''
 while [ $# -gt 0 ]; do
         case $1 in
         --keep) keep=1; shift ;;
@@ -63,7 +63,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 work=$(mktemp -d /var/tmp/agentcage-nspawn.XXXXXX)
-npid= mounted=
+npid='' mounted=''
 cleanup() {
         local rc=$?
         [ -n "$npid" ] && kill -KILL "$npid" 2>/dev/null && wait "$npid" 2>/dev/null

@@ -13,7 +13,7 @@ _merge_failed=0
 # prefixed with NAME, and adds a failing line if the case's own plan is
 # missing or short, or it exited non-zero without a failing check.
 tap_merge_case() {
-        local name=$1 out=$2 rcfile=$3 rc line count=0 plan= failed=0 rest
+        local name=$1 out=$2 rcfile=$3 rc line count=0 plan='' failed=0 rest
         if [ ! -f "$out" ]; then
                 _merge_emit 1 "$name: did not run (no output)"
                 return

@@ -27,7 +27,8 @@
 # $AGENTCAGE_VM_RESULTS (default BUILD_DIR/vm-results).
 #
 # Environment:
-#   AGENTCAGE_VM_TIMEOUT   hard limit for the whole VM run, seconds (900)
+#   AGENTCAGE_VM_TIMEOUT   hard limit for the whole VM run, seconds (1500)
+#   AGENTCAGE_VM_CASE_TIMEOUT  limit for one case inside the guest (600)
 #   AGENTCAGE_VM_CACHE     image cache root (see build-image.sh)
 #   AGENTCAGE_VM_KVM=1     try KVM instead of TCG (stock kernels do not boot
 #                          on this kind of host's KVM; TCG is the default)
@@ -43,7 +44,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
 . "$here/host-lib.sh"
 
-keep= raw= scripts=()
+keep='' raw='' scripts=()
 while [ $# -gt 0 ]; do
         case $1 in
         --keep) keep=1; shift ;;
@@ -58,7 +59,7 @@ done
 [ $# -ge 1 ] || { echo "usage: tests/vm/run.sh [--keep] [--raw] [--script FILE]… BUILD_DIR [CASE…]" >&2; exit 2; }
 build=$1
 shift
-timeout=${AGENTCAGE_VM_TIMEOUT:-900}
+timeout=${AGENTCAGE_VM_TIMEOUT:-1500}
 log() { echo "vm: $*" >&2; }
 skip_all() { echo "1..0 # SKIP $*"; exit 77; }
 
@@ -82,7 +83,7 @@ fi
 
 # --- work folder, always cleaned up, qemu always killed ---------------------
 work=$(mktemp -d /var/tmp/agentcage-vm.XXXXXX)
-qpid= tailpid=
+qpid='' tailpid=''
 cleanup() {
         local rc=$?
         [ -n "$qpid" ] && kill -KILL "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
@@ -122,7 +123,8 @@ else
         [ -n "$cases" ] || { tap_merge_fail "no e2e cases found in $here/e2e"; tap_merge_finish; exit 1; }
         printf '%s\n' "$cases" | sed "s|^$srcdir/||" >"$work/results/request"
 fi
-: >"$work/results/settings"
+# KEY=VALUE lines read by the guest suite.
+echo "CASE_TIMEOUT=${AGENTCAGE_VM_CASE_TIMEOUT:-600}" >"$work/results/settings"
 
 # --- boot ----------------------------------------------------------------------
 accel=(-accel tcg,thread=multi -cpu max)

@@ -16,8 +16,6 @@
 base=/run/agentcage-testbed
 src=$base/src
 res=$base/results
-per_script_timeout=${AGENTCAGE_VM_CASE_TIMEOUT:-600}
-
 say() { echo "agentcage-testbed: $*"; }
 
 if [ ! -f "$res/request" ]; then
@@ -26,6 +24,7 @@ if [ ! -f "$res/request" ]; then
 fi
 # Settings the host passed (a small KEY=VALUE file, written by run.sh).
 [ -f "$res/settings" ] && . "$res/settings"
+per_script_timeout=${CASE_TIMEOUT:-600}
 
 state=$(timeout 300 systemctl is-system-running --wait 2>&1)
 say "system state: $state"
