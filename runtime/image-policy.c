@@ -135,10 +135,39 @@ static int has_file_caps(int dir_fd, const char *name) {
         return negative_errno();
 }
 
+typedef struct PolicyWalk {
+        ImagePolicyReport *report;
+        ImagePolicyFlags flags;
+} PolicyWalk;
+
+/* Whether a non-root user could change what ST describes (its content, or
+ * for a directory which names it holds). NULL if not, else why. */
+static const char *writable_by_others(const struct stat *st) {
+        if (st->st_uid != 0)
+                return "owned by a user other than root, who could change it after the check";
+        if ((st->st_mode & S_IWGRP) && st->st_gid != 0 && !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX)))
+                return "writable by a group other than root's, which could change it after the check";
+        if ((st->st_mode & S_IWOTH) && !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX)))
+                return "writable by every user, who could change it after the check";
+        return NULL;
+}
+
 static int policy_visit(const TreeEntry *e, void *userdata) {
-        ImagePolicyReport *r = userdata;
+        PolicyWalk *w = userdata;
+        ImagePolicyReport *r = w->report;
         mode_t m = e->st->st_mode;
         int k;
+
+        /* A symlink's own owner and mode grant nothing; what it names is
+         * checked where it lies. */
+        if ((w->flags & IMAGE_POLICY_ROOT_OWNED) && !S_ISLNK(m)) {
+                const char *why = writable_by_others(e->st);
+                if (why) {
+                        k = report_add(r, e->path, why);
+                        if (k < 0)
+                                return k;
+                }
+        }
 
         if (S_ISREG(m) || S_ISLNK(m))
                 for (size_t i = 0; i < ELEMENTSOF(forbidden_programs); i++)
@@ -181,11 +210,12 @@ static int policy_visit(const TreeEntry *e, void *userdata) {
         return 0;
 }
 
-int image_policy_scan(int root_fd, ImagePolicyReport *ret) {
+int image_policy_scan(int root_fd, ImagePolicyFlags flags, ImagePolicyReport *ret) {
         _cleanup_(image_policy_report_done) ImagePolicyReport r = {};
+        PolicyWalk w = { .report = &r, .flags = flags };
         int k;
 
-        k = tree_walk(root_fd, policy_visit, &r);
+        k = tree_walk(root_fd, policy_visit, &w);
         if (k < 0)
                 return k;
 
@@ -209,4 +239,36 @@ int image_policy_scan(int root_fd, ImagePolicyReport *ret) {
         *ret = r;
         r = (ImagePolicyReport) {};
         return 0;
+}
+
+int image_path_check_root_owned(const char *path, char **ret_path, const char **ret_reason) {
+        _cleanup_free_ char *p = NULL;
+        struct stat st;
+        char *slash;
+
+        /* The real path: a symlink on the way could be swapped too, and its
+         * target is what has to be safe. */
+        p = realpath(path, NULL);
+        if (!p)
+                return negative_errno();
+
+        for (;;) {
+                const char *why;
+
+                if (lstat(p, &st) < 0)
+                        return negative_errno();
+                why = writable_by_others(&st);
+                if (why) {
+                        *ret_path = TAKE_PTR(p);
+                        *ret_reason = why;
+                        return -EPERM;
+                }
+                if (streq(p, "/"))
+                        return 0;
+                slash = strrchr(p, '/');
+                if (slash == p)
+                        slash[1] = '\0'; /* "/usr" -> "/" */
+                else
+                        *slash = '\0';
+        }
 }

@@ -417,6 +417,21 @@ int verb_provision(int argc, char *argv[]) {
         if (r < 0)
                 return r;
 
+        /* Checking an image is worth nothing if someone else can change it
+         * afterwards: a bind mount shares its inodes with the source, and a
+         * loop device reads the file as it is now. Only root may be able to
+         * change the image or rename anything on the way to it. */
+        {
+                _cleanup_free_ char *bad = NULL;
+                const char *why = NULL;
+
+                r = image_path_check_root_owned(image, &bad, &why);
+                if (r == -EPERM)
+                        return log_error_errno(r, "Refusing image %s: %s is %s.", image, bad, why);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to check who can change %s: %m", image);
+        }
+
         /* An image file is checked before anything is made: a wrong file
          * then costs nothing to refuse. */
         if (kind == IMAGE_FILE && a.have_digest) {
@@ -465,7 +480,9 @@ int verb_provision(int argc, char *argv[]) {
                 goto fail;
         }
 
-        r = image_policy_scan(root_fd, &rep);
+        /* Inside an image file ownership is just data: the loop mount is
+         * read-only and the file itself was checked above. */
+        r = image_policy_scan(root_fd, kind == IMAGE_TREE ? IMAGE_POLICY_ROOT_OWNED : 0, &rep);
         if (r < 0) {
                 log_error_errno(r, "Failed to scan image %s: %m", image);
                 goto fail;

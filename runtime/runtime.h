@@ -62,12 +62,28 @@ typedef struct ImagePolicyReport {
 
 void image_policy_report_done(ImagePolicyReport *r);
 
+typedef enum ImagePolicyFlags {
+        /* Also refuse files and directories that someone other than root
+         * could change: owned by another user, writable by a group other
+         * than root's or by everyone. For a tree that is bind mounted, whose
+         * inodes stay writable through the source path. */
+        IMAGE_POLICY_ROOT_OWNED = 1 << 0,
+} ImagePolicyFlags;
+
 /* Scans the tree at ROOT_FD and fills *ret with every violation of the
  * approved-image policy (forbidden programs, setuid/setgid files, file
- * capabilities, device nodes, missing mount points), in walk order. Returns
- * 0 when the scan completed (whether or not it found violations) or -errno;
- * does not log. */
-int image_policy_scan(int root_fd, ImagePolicyReport *ret);
+ * capabilities, device nodes, missing mount points, and with
+ * IMAGE_POLICY_ROOT_OWNED what non-root users could change), in walk order.
+ * Returns 0 when the scan completed (whether or not it found violations) or
+ * -errno; does not log. */
+int image_policy_scan(int root_fd, ImagePolicyFlags flags, ImagePolicyReport *ret);
+
+/* Checks that PATH and every directory above it can only be changed by
+ * root: owned by uid 0, and writable by no other group or user unless the
+ * sticky bit keeps them from renaming what is not theirs. On a violation
+ * returns -EPERM and a static reason and the offending path (malloc()ed) in
+ * *ret_path. Returns 0, -EPERM or another -errno; does not log. */
+int image_path_check_root_owned(const char *path, char **ret_path, const char **ret_reason);
 
 /* --- digests (digest.c) -------------------------------------------------- */
 

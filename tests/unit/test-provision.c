@@ -83,7 +83,7 @@ static int scan(const char *root, ImagePolicyReport *rep) {
         _cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        return image_policy_scan(fd, rep);
+        return image_policy_scan(fd, IMAGE_POLICY_ROOT_OWNED, rep);
 }
 
 static void test_policy(void) {
@@ -173,6 +173,35 @@ static void test_policy(void) {
         CHECK_MSG(rep.n_violations == ELEMENTSOF(bad) + 5,
                   "every violation is listed once, nothing else (%zu)", rep.n_violations);
         image_policy_report_done(&rep);
+
+        /* Who could change the tree after the check. */
+        {
+                _cleanup_free_ char *own = strdup(pathf("%s/owned", base));
+                make_clean_tree(own);
+                CHECK(chown(pathf("%s/usr/bin/agent", own), 1000, 1000) == 0);
+                CHECK(chmod(pathf("%s/etc", own), 0777) == 0);
+                CHECK(chmod(pathf("%s/tmp", own), 01777) == 0);
+                CHECK(chown(pathf("%s/run", own), 0, 1000) == 0 && chmod(pathf("%s/run", own), 0775) == 0);
+                CHECK(symlink("agent", pathf("%s/usr/bin/link", own)) == 0 &&
+                      lchown(pathf("%s/usr/bin/link", own), 1000, 1000) == 0);
+                r = scan(own, &rep);
+                CHECK(r == 0);
+                CHECK_MSG(report_has(&rep, "/usr/bin/agent", "owned by a user other than root"), "a file owned by uid 1000 is refused");
+                CHECK_MSG(report_has(&rep, "/etc", "writable by every user"), "a world-writable directory is refused");
+                CHECK_MSG(report_has(&rep, "/run", "writable by a group"), "a directory writable by another group is refused");
+                CHECK_MSG(!report_has(&rep, "/tmp", ""), "a sticky world-writable directory is fine");
+                CHECK_MSG(!report_has(&rep, "/usr/bin/link", ""), "a symlink's own owner does not matter");
+                CHECK(rep.n_violations == 3);
+                image_policy_report_done(&rep);
+
+                {
+                        _cleanup_close_ int fd = open(own, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        CHECK(image_policy_scan(fd, 0, &rep) == 0);
+                        CHECK_MSG(rep.n_violations == 0, "without IMAGE_POLICY_ROOT_OWNED ownership is not looked at");
+                        image_policy_report_done(&rep);
+                }
+                (void) run(pathf("rm -rf %s", own));
+        }
 
         /* Missing mount points, and one that is a symlink. */
         CHECK(rmdir(pathf("%s/workspace", clean)) == 0);
@@ -388,6 +417,29 @@ static void test_provision(void) {
         CHECK_MSG(strstr(err, "/usr/bin/suid: a setuid file"), "the refusal names the setuid file");
         CHECK_MSG(strstr(err, "/dev/null: a character device node"), "the refusal names the device node");
         CHECK_MSG(!is_mounted(mnt) && !exists(mnt) && !exists(agent_dir), "a refused tree leaves nothing behind");
+
+        /* A tree others could change after the check is refused. */
+        {
+                _cleanup_free_ char *open_dir = strdup(pathf("%s/open", base));
+                _cleanup_free_ char *img = strdup(pathf("%s/open/img", base));
+
+                CHECK(mkdir(open_dir, 0777) == 0 && chmod(open_dir, 0777) == 0);
+                CHECK(run(pathf("cp -a %s %s", clean, img)) == 0);
+                snprintf(image_opt, sizeof image_opt, "--image=%s", img);
+                r = provision(&err, "--name=demo", image_opt, NULL);
+                CHECK(r == -EPERM);
+                CHECK_MSG(strstr(err, pathf("%s is writable by every user", open_dir)),
+                          "an image below a world-writable directory is refused, naming it");
+                CHECK_MSG(!exists(agent_dir), "and nothing is made");
+
+                CHECK(chmod(open_dir, 0755) == 0);
+                CHECK(chown(pathf("%s/usr/bin/agent", img), 1000, 1000) == 0);
+                r = provision(&err, "--name=demo", image_opt, NULL);
+                CHECK(r == -EPERM);
+                CHECK_MSG(strstr(err, "/usr/bin/agent: owned by a user other than root"),
+                          "a tree holding a file of uid 1000 is refused, naming it");
+                CHECK_MSG(!is_mounted(mnt) && !exists(agent_dir), "and nothing stays mounted");
+        }
 
         /* Bare names are looked up along the image path. */
         {
