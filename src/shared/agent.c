@@ -20,6 +20,7 @@ Agent *agent_free(Agent *a) {
         free(a->image);
         free(a->image_digest);
         strv_free(a->exec);
+        strv_free(a->health_check);
         free(a->description);
         strv_free(a->environment);
         free(a->working_directory);

@@ -48,6 +48,11 @@ typedef struct Agent {
         uint64_t restart_usec;
         uint64_t max_restarts;
         uint64_t watchdog_usec;
+        bool notify;
+        char **health_check;      /* argv inside the image, or NULL */
+        uint64_t health_interval_usec;
+        uint64_t health_retries;
+        uint64_t orphan_timeout_usec; /* 0: never reaped */
 
         /* [Resources] */
         uint64_t memory_max;
