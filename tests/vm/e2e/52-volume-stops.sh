@@ -4,18 +4,18 @@
 #
 # Every way an agent can end leaves nothing behind: no dm-crypt mapping, no
 # loop device over its memory, no lease, no mount, no /run/agents/NAME.
-#   clean exit (status 0), failure exit (status 3), RuntimeMaxSec= expiring,
+#   clean exit (status 0), failure exit (status 2), RuntimeMaxSec= expiring,
 #   systemctl stop, and systemctl kill -s KILL (no chance to clean up inside).
 VOLUME_LIB_ONLY=1 . "$(dirname "$0")/50-volume-lib.sh"
 
-build_volume_image || bail "cannot build the test image"
 modprobe dm_crypt 2>/dev/null
 
-# run_case NAME DESCRIPTION SCRIPT EXTRA HOW: starts the agent, waits until it
-# runs with its workspace (or is already gone), ends it HOW, checks.
+# run_case NAME DESCRIPTION ARGS EXTRA HOW: starts the demo agent with ARGS,
+# waits until it runs with its workspace (or is already gone), ends it HOW,
+# checks that nothing is left.
 run_case() {
-        local name=$1 desc=$2 script=$3 extra=$4 how=$5 unit=agent@$1.service
-        write_volume_agent "$name" "$script" "$extra"
+        local name=$1 desc=$2 args=$3 extra=$4 how=$5 unit=agent@$1.service
+        write_volume_agent "$name" "$args" "$extra"
         reload
         if [ "$how" = exit ]; then
                 # It may end before systemd hears READY=1: do not wait for it.
@@ -31,36 +31,32 @@ run_case() {
                 check_output "$desc: systemd says the time ran out" "timeout" \
                         systemctl show -p Result --value "$unit" ;;
         stop)
-                check "$desc: the workspace is in use" wait_file "$RUNTIME_DIR/$name/workspace/ready" 60
+                check "$desc: the workspace is in use" wait_file "$RUNTIME_DIR/$name/workspace/demo-agent.log" 60
                 check "$desc: systemctl stop" systemctl stop "$unit" ;;
         kill)
-                check "$desc: the workspace is in use" wait_file "$RUNTIME_DIR/$name/workspace/ready" 60
+                check "$desc: the workspace is in use" wait_file "$RUNTIME_DIR/$name/workspace/demo-agent.log" 60
                 check "$desc: systemctl kill -s KILL" systemctl kill -s KILL "$unit"
                 check "$desc: the unit ends" wait_state "$unit" "inactive|failed" 120 ;;
         esac
         # ExecStopPost= has run once the unit is inactive/failed.
         check "$desc: nothing is left" nothing_left "$name"
-        stop_quietly "$unit"
+        forget_unit "$unit"
 }
 
-run_case e2e-vol-exit0 "clean exit" \
-        'echo x >/workspace/f; sync; exit 0' "" exit
+run_case e2e-vol-exit0 "clean exit" "--interval=1 --count=2" "" exit
 check_output "clean exit: the unit is inactive, result success" '^success$' \
         systemctl show -p Result --value agent@e2e-vol-exit0.service
 
-run_case e2e-vol-exit3 "failure exit" \
-        'echo x >/workspace/f; sync; exit 3' "" exit
+# an invalid option: the demo agent exits 2 right away
+run_case e2e-vol-exit2 "failure exit" "--interval=0" "" exit
 check_output "failure exit: the unit failed with exit-code" '^exit-code$' \
-        systemctl show -p Result --value agent@e2e-vol-exit3.service
-stop_quietly agent@e2e-vol-exit3.service
+        systemctl show -p Result --value agent@e2e-vol-exit2.service
+forget_unit agent@e2e-vol-exit2.service
 
-VOL_TTL=8s run_case e2e-vol-ttl "RuntimeMaxSec" \
-        'echo x >/workspace/ready; sleep 600' "" ttl
-stop_quietly agent@e2e-vol-ttl.service
+VOL_TTL=8s run_case e2e-vol-ttl "RuntimeMaxSec" "--interval=1" "" ttl
+forget_unit agent@e2e-vol-ttl.service
 
-run_case e2e-vol-stop "systemctl stop" \
-        'echo x >/workspace/ready; sleep 600' "" stop
+run_case e2e-vol-stop "systemctl stop" "--interval=1" "" stop
 
-run_case e2e-vol-kill "SIGKILL" \
-        'echo x >/workspace/ready; sleep 600' "" kill
+run_case e2e-vol-kill "SIGKILL" "--interval=1" "" kill
 finish

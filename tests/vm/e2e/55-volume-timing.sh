@@ -9,7 +9,7 @@
 # compare ratios). Checks only that each step worked and left nothing.
 VOLUME_LIB_ONLY=1 . "$(dirname "$0")/50-volume-lib.sh"
 
-rt=$(agent_runtime_path) || bail "agent-runtime is not installed"
+rt=$(runtime_path) || bail "agent-runtime is not installed"
 modprobe dm_crypt 2>/dev/null
 name=e2e-vol-timing
 

@@ -8,7 +8,7 @@
 # a new key. recycle is idempotent. Driven through agent-runtime directly.
 VOLUME_LIB_ONLY=1 . "$(dirname "$0")/50-volume-lib.sh"
 
-rt=$(agent_runtime_path) || bail "agent-runtime is not installed"
+rt=$(runtime_path) || bail "agent-runtime is not installed"
 modprobe dm_crypt 2>/dev/null
 name=e2e-vol-restart
 ws=$RUNTIME_DIR/$name/workspace
