@@ -182,6 +182,30 @@ reload() {
         systemctl daemon-reload || bail "systemctl daemon-reload failed"
 }
 
+# wait_for SECONDS COMMAND [ARGS…]: retries COMMAND (quietly) once a second
+# until it succeeds; returns its last status. Under TCG everything is 10-20x
+# slower than native, so anything asynchronous is awaited, never slept for.
+wait_for() {
+        local deadline=$((SECONDS + $1))
+        shift
+        until "$@" >/dev/null 2>&1; do
+                [ "$SECONDS" -lt "$deadline" ] || return 1
+                sleep 1
+        done
+}
+
+# unit_is UNIT STATE…: true if UNIT's ActiveState is one of the STATEs.
+unit_is() {
+        local unit=$1 st
+        st=$(systemctl show -p ActiveState --value "$unit" 2>/dev/null)
+        shift
+        local s
+        for s in "$@"; do
+                [ "$st" = "$s" ] && return 0
+        done
+        return 1
+}
+
 # journal_cursor: prints a cursor to pass to `journal_after CURSOR [ARGS…]`
 # so that a check only looks at the lines a step produced.
 journal_cursor() {
