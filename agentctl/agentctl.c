@@ -1064,13 +1064,19 @@ static int verb_job(Ctl *c, char **args, const char *method, const char *done) {
         r = prepare_control(c, args[0], &s, &u);
         if (r != EXIT_OK)
                 return r;
-        if (streq_ptr(u.load_state, "not-found") && !streq(method, "StopUnit")) {
-                unit_info_done(&u);
-                log_error("Agent %s has no unit: its definition has errors ('agentctl verify') or "
-                          "'systemctl daemon-reload' has not run since it was written.", s->name);
-                return EXIT_FAIL;
-        }
         unit_info_done(&u);
+        if (!streq(method, "StopUnit")) {
+                /* Such an agent would only meet the fallback agent@.service. */
+                _cleanup_agent_free_ Agent *a = NULL;
+                r = load_quiet(s, &a);
+                if (r == -ENOMEM)
+                        return log_oom(), EXIT_FAIL;
+                if (r != 0) {
+                        log_error("Agent %s cannot start: its definition %s (see 'agentctl verify').", s->name,
+                                  r == AGENT_MASKED ? "is masked" : "has errors");
+                        return EXIT_FAIL;
+                }
+        }
 
         r = run_job(c->bus, method, s->name, &result);
         if (r != EXIT_OK)
