@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* export-policy: writes the agent seccomp policy as an OCI/Docker seccomp
- * profile (installed as agent-seccomp.json, for podman/crun users and for
- * review) and prints a one-line size report. Runs at build time. */
+/* export-policy OUTPUT.json [OUTPUT.md]: writes the agent seccomp policy as
+ * an OCI/Docker seccomp profile (installed as agent-seccomp.json, for
+ * podman/crun users and for review), optionally as a Markdown reference, and
+ * prints a one-line size report. Runs at build time. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +23,9 @@
 #define DOCKER_DEFAULT_N 361
 #define SYSTEMD_SYSTEM_SERVICE_N 376
 
-static int write_json(const char *path) {
+/* Writes path through a temporary file and rename(), so that a failed run
+ * never leaves a half-written file for the next build step. */
+static int write_file(const char *path, int (*writer)(FILE *f)) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_fclose_ FILE *f = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -44,7 +47,7 @@ static int write_json(const char *path) {
         }
         TAKE_FD(fd);
 
-        r = seccomp_policy_write_oci_json(f);
+        r = writer(f);
         if (r >= 0 && fclose(TAKE_PTR(f)) != 0)
                 r = negative_errno();
         if (r >= 0 && rename(tmp, path) < 0)
@@ -60,12 +63,14 @@ static int write_json(const char *path) {
 int main(int argc, char *argv[]) {
         log_set_prefix("export-policy");
 
-        if (argc != 2 || argv[1][0] == '-') {
-                fprintf(stderr, "Usage: export-policy OUTPUT.json\n");
+        if (argc < 2 || argc > 3 || argv[1][0] == '-' || (argc == 3 && argv[2][0] == '-')) {
+                fprintf(stderr, "Usage: export-policy OUTPUT.json [OUTPUT.md]\n");
                 return 2;
         }
 
-        if (write_json(argv[1]) < 0)
+        if (write_file(argv[1], seccomp_policy_write_oci_json) < 0)
+                return 1;
+        if (argc == 3 && write_file(argv[2], seccomp_policy_write_markdown) < 0)
                 return 1;
 
         printf("allow-list: %zu unconditional + %zu with argument filters (Docker default: %d, systemd @system-service: %d)\n",

@@ -846,6 +846,55 @@ int seccomp_policy_write_oci_json(FILE *f) {
         return 0;
 }
 
+int seccomp_policy_write_markdown(FILE *f) {
+        size_t col = 0;
+
+        if (!f)
+                return -EINVAL;
+
+        fprintf(f,
+                "# The agent seccomp policy\n\n"
+                "Generated from `seccomp/policy.c` by `export-policy`; edit the tables there.\n\n"
+                "%zu syscalls are allowed unconditionally and %zu with argument filters. Every other\n"
+                "syscall fails with `EPERM`, and so does every syscall of a foreign architecture\n"
+                "(i386 through `int 0x80`, x32). `clone3()` fails with `ENOSYS`, so that libc falls\n"
+                "back to `clone()`, whose flags the filter can check. An agent definition may add\n"
+                "single syscalls with `[Security] SystemCalls=`, except those below.\n\n"
+                "## Allowed\n\n",
+                seccomp_policy_n_unconditional(), seccomp_policy_n_conditional());
+
+        for (size_t i = 0; i < ELEMENTSOF(allow_list); i++) {
+                size_t len = strlen(allow_list[i].name) + 4;  /* `name`, and a blank */
+
+                if (allow_list[i].filter != ARG_NONE || resolve(allow_list[i].name) < 0)
+                        continue;
+                if (col > 0 && col + len > 78) {
+                        fputs(",\n", f);
+                        col = 0;
+                } else if (col > 0)
+                        fputs(", ", f);
+                fprintf(f, "`%s`", allow_list[i].name);
+                col += len;
+        }
+
+        fputs("\n\n## Allowed with argument filters\n\n", f);
+        for (size_t i = 0; i < ELEMENTSOF(allow_list); i++)
+                if (allow_list[i].filter != ARG_NONE && resolve(allow_list[i].name) >= 0)
+                        fprintf(f, "- `%s`: %s.\n", allow_list[i].name, arg_filter_reason[allow_list[i].filter]);
+
+        fputs("\n## Never allowed\n\n| syscall | fails with | why |\n|---|---|---|\n", f);
+        for (size_t i = 0; i < ELEMENTSOF(never_list); i++)
+                fprintf(f, "| `%s`%s | %s | %s |\n",
+                        never_list[i].name,
+                        resolve(never_list[i].name) < 0 ? " (not on this architecture)" : "",
+                        never_list[i].error == ENOSYS ? "ENOSYS" : "EPERM",
+                        never_list[i].reason);
+
+        if (fflush(f) != 0 || ferror(f))
+                return negative_errno();
+        return 0;
+}
+
 static size_t count_allowed(bool filtered) {
         size_t n = 0;
 

@@ -32,6 +32,10 @@ int seccomp_policy_write_bpf(char *const *extra, size_t n_extra, int fd);
  * 0 or -errno (including write errors on f, which is flushed). */
 int seccomp_policy_write_oci_json(FILE *f);
 
+/* Writes the policy as a Markdown reference (allow-list, argument filters,
+ * never-allowed list with reasons). Returns 0 or -errno. */
+int seccomp_policy_write_markdown(FILE *f);
+
 /* Number of syscalls allowed unconditionally / with argument conditions, on
  * the native architecture. */
 size_t seccomp_policy_n_unconditional(void);

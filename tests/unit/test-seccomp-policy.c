@@ -327,6 +327,43 @@ static void test_json(void) {
         }
 }
 
+static void test_markdown(void) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_fclose_ FILE *mem = NULL;
+        const char *name, *reason;
+        size_t size = 0, missing = 0;
+        int r;
+
+        mem = open_memstream(&buf, &size);
+        if (!CHECK(mem))
+                return;
+        r = seccomp_policy_write_markdown(mem);
+        fclose(TAKE_PTR(mem));
+        CHECK_MSG(r == 0 && buf, "the Markdown reference is written");
+        if (!buf)
+                return;
+
+        for (size_t i = 0; (name = seccomp_policy_never_name(i, &reason, NULL)); i++) {
+                char quoted[80];
+
+                snprintf(quoted, sizeof quoted, "`%s`", name);
+                if (!strstr(buf, quoted) || !strstr(buf, reason)) {
+                        printf("# never-allowed '%s' or its reason is missing\n", name);
+                        missing++;
+                }
+        }
+        for (size_t i = 0; (name = seccomp_policy_allowed_name(i, NULL)); i++) {
+                char quoted[80];
+
+                snprintf(quoted, sizeof quoted, "`%s`", name);
+                if (seccomp_syscall_resolve_name(name) >= 0 && !strstr(buf, quoted)) {
+                        printf("# allowed '%s' is missing\n", name);
+                        missing++;
+                }
+        }
+        CHECK_MSG(missing == 0, "the reference lists every syscall of both tables, with the reasons");
+}
+
 int main(int argc, char *argv[]) {
         if (argc < 2) {
                 fprintf(stderr, "Usage: %s PYTHON3 [BUILT-JSON]\n", argv[0]);
@@ -344,6 +381,7 @@ int main(int argc, char *argv[]) {
         test_counts();
         test_write_bpf();
         test_json();
+        test_markdown();
 
         return tap_finish();
 }
