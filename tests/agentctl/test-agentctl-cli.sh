@@ -228,5 +228,25 @@ else
         for i in 1 2 3 4 5 6 7 8; do skip "not-root checks ($i)" "no setpriv"; done
 fi
 
+# --- bash completion ---------------------------------------------------------
+COMPLETION=$DATA/../../shell-completion/bash/agentctl
+complete_words() {
+        # complete_words WORD…: what the completion offers for the last word
+        PATH="$(dirname "$AGENTCTL"):$PATH" AGENTCAGE_PATH="$GOOD" bash -c '
+                . "$1"; shift
+                COMP_WORDS=(agentctl "$@"); COMP_CWORD=$#
+                _agentctl; printf "%s\n" "${COMPREPLY[@]}"' _ "$COMPLETION" "$@" 2>&1
+}
+if [ "$(complete_words st | tr '\n' ' ')" = "status start stop " ]; then
+        ok "completion: commands"
+else
+        echo "# got: $(complete_words st | tr '\n' ' ')"; n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - completion: commands"
+fi
+if [ "$(complete_words status '' | tr '\n' ' ')" = "db web " ]; then
+        ok "completion: agent names from agentctl list --names"
+else
+        echo "# got: $(complete_words status '' | tr '\n' ' ')"; n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - completion: agent names from agentctl list --names"
+fi
+
 echo "1..$n"
 [ "$failed" -eq 0 ]
