@@ -17,6 +17,7 @@ run_case() {
         local name=$1 desc=$2 args=$3 extra=$4 how=$5 unit=agent@$1.service
         write_volume_agent "$name" "$args" "$extra"
         reload
+        forget_unit "$unit"
         if [ "$how" = exit ]; then
                 # It may end before systemd hears READY=1: do not wait for it.
                 check "$desc: the agent is started" systemctl start --no-block "$unit"
@@ -40,15 +41,18 @@ run_case() {
         esac
         # ExecStopPost= has run once the unit is inactive/failed.
         check "$desc: nothing is left" nothing_left "$name"
-        forget_unit "$unit"
 }
 
 run_case e2e-vol-exit0 "clean exit" "--interval=1 --count=2" "" exit
+check_output "clean exit: the agent ran to its end" "demo-agent: done, exiting" unit_log agent@e2e-vol-exit0.service
 check_output "clean exit: the unit is inactive, result success" '^success$' \
         systemctl show -p Result --value agent@e2e-vol-exit0.service
+forget_unit agent@e2e-vol-exit0.service
 
 # an invalid option: the demo agent exits 2 right away
 run_case e2e-vol-exit2 "failure exit" "--interval=0" "" exit
+check_output "failure exit: the agent said why" "demo-agent: invalid or repeated --interval=0" \
+        unit_log agent@e2e-vol-exit2.service
 check_output "failure exit: the unit failed with exit-code" '^exit-code$' \
         systemctl show -p Result --value agent@e2e-vol-exit2.service
 forget_unit agent@e2e-vol-exit2.service
@@ -57,6 +61,8 @@ VOL_TTL=8s run_case e2e-vol-ttl "RuntimeMaxSec" "--interval=1" "" ttl
 forget_unit agent@e2e-vol-ttl.service
 
 run_case e2e-vol-stop "systemctl stop" "--interval=1" "" stop
+forget_unit agent@e2e-vol-stop.service
 
 run_case e2e-vol-kill "SIGKILL" "--interval=1" "" kill
+forget_unit agent@e2e-vol-kill.service
 finish
