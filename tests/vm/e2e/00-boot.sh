@@ -27,4 +27,29 @@ else
 fi
 check "no unit was generated for the broken definition" \
         test ! -e /run/systemd/generator/agent@boot-broken.service
+check_no_output "no unit failed during boot" '.' \
+        systemctl list-units --state=failed --no-legend --plain
+
+# The runner loaded the project's AppArmor profiles; they must be in the
+# kernel under the names the files declare.
+profiles_loaded() {
+        local f name
+        for f in /etc/apparmor.d/agentcage-*; do
+                [ -f "$f" ] || continue
+                for name in $(apparmor_parser -N "$f"); do
+                        grep -q "^$name (" /sys/kernel/security/apparmor/profiles || { echo "$name ($f) not loaded"; return 1; }
+                done
+        done
+}
+if on_vm; then
+        check_output "AppArmor is enabled" '^Yes$' aa-enabled
+        if compgen -G '/etc/apparmor.d/agentcage-*' >/dev/null; then
+                check "the project's AppArmor profiles are loaded" profiles_loaded
+        else
+                skip "the project's AppArmor profiles are loaded" "none installed"
+        fi
+else
+        skip "AppArmor is enabled" "needs vm: no AppArmor in this host's kernel"
+        skip "the project's AppArmor profiles are loaded" "needs vm: no AppArmor in this host's kernel"
+fi
 finish

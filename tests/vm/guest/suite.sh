@@ -44,8 +44,11 @@ say "system state: $state"
 if command -v aa-enabled >/dev/null && aa-enabled -q 2>/dev/null; then
         for p in /etc/apparmor.d/agentcage-*; do
                 [ -f "$p" ] || continue
-                apparmor_parser -r -W "$p" >>"$res/apparmor.log" 2>&1 ||
+                if apparmor_parser -r -W "$p" >>"$res/apparmor.log" 2>&1; then
+                        echo "loaded $p" >>"$res/apparmor.log"
+                else
                         say "apparmor_parser -r $p failed (see apparmor.log)"
+                fi
         done
 else
         echo "AppArmor not enabled" >>"$res/apparmor.log"
