@@ -3,7 +3,11 @@
 /* export-policy OUTPUT.json [OUTPUT.md]: writes the agent seccomp policy as
  * an OCI/Docker seccomp profile (installed as agent-seccomp.json, for
  * podman/crun users and for review), optionally as a Markdown reference, and
- * prints a one-line size report. Runs at build time. */
+ * prints a one-line size report. Runs at build time.
+ *
+ * export-policy --bpf OUTPUT.bpf [EXTRA…]: writes the BPF filter an agent
+ * with those extra syscalls would get (what agent-runtime configure writes),
+ * for tests and for inspection with seccomp-tools and the like. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,8 +64,36 @@ static int write_file(const char *path, int (*writer)(FILE *f)) {
         return 0;
 }
 
+static char *const *bpf_extra;
+static size_t bpf_n_extra;
+
+static int write_bpf(FILE *f) {
+        int r = seccomp_policy_write_bpf(bpf_extra, bpf_n_extra, fileno(f));
+        return r < 0 ? r : 0;
+}
+
 int main(int argc, char *argv[]) {
         log_set_prefix("export-policy");
+
+        if (argc >= 3 && streq(argv[1], "--bpf")) {
+                const char *reason = NULL;
+                int r;
+
+                for (int i = 3; i < argc; i++) {
+                        r = seccomp_policy_check_extra(argv[i], &reason);
+                        if (r == -EPERM) {
+                                log_error("Refusing extra syscall %s: %s", argv[i], reason);
+                                return 1;
+                        }
+                        if (r < 0) {
+                                log_error_errno(r, "Unknown syscall %s: %m", argv[i]);
+                                return 1;
+                        }
+                }
+                bpf_extra = argv + 3;
+                bpf_n_extra = (size_t) (argc - 3);
+                return write_file(argv[2], write_bpf) < 0 ? 1 : 0;
+        }
 
         if (argc < 2 || argc > 3 || argv[1][0] == '-' || (argc == 3 && argv[2][0] == '-')) {
                 fprintf(stderr, "Usage: export-policy OUTPUT.json [OUTPUT.md]\n");
