@@ -25,6 +25,7 @@
 #include <sys/personality.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <pthread.h>
 
 #include "macro.h"
 #include "policy.h"
@@ -582,16 +583,35 @@ static int policy_foreach_rule(rule_func_t f, void *userdata) {
         return 0;
 }
 
-static const AllowEntry *find_allowed(const char *name, int nr) {
+/* The tables' syscall numbers, resolved once: libseccomp's name lookup is a
+ * linear scan, and the generator checks every agent's extra syscalls. */
+static int allow_nr[ELEMENTSOF(allow_list)];
+static int never_nr[ELEMENTSOF(never_list)];
+static pthread_once_t numbers_once = PTHREAD_ONCE_INIT;
+
+static void resolve_numbers(void) {
         for (size_t i = 0; i < ELEMENTSOF(allow_list); i++)
-                if (streq(allow_list[i].name, name) || (nr >= 0 && resolve(allow_list[i].name) == nr))
+                allow_nr[i] = resolve(allow_list[i].name);
+        for (size_t i = 0; i < ELEMENTSOF(never_list); i++)
+                never_nr[i] = resolve(never_list[i].name);
+}
+
+static void numbers(void) {
+        (void) pthread_once(&numbers_once, resolve_numbers);
+}
+
+static const AllowEntry *find_allowed(const char *name, int nr) {
+        numbers();
+        for (size_t i = 0; i < ELEMENTSOF(allow_list); i++)
+                if (streq(allow_list[i].name, name) || (nr >= 0 && allow_nr[i] == nr))
                         return allow_list + i;
         return NULL;
 }
 
 static const NeverEntry *find_never(const char *name, int nr) {
+        numbers();
         for (size_t i = 0; i < ELEMENTSOF(never_list); i++)
-                if (streq(never_list[i].name, name) || (nr >= 0 && resolve(never_list[i].name) == nr))
+                if (streq(never_list[i].name, name) || (nr >= 0 && never_nr[i] == nr))
                         return never_list + i;
         return NULL;
 }
@@ -898,8 +918,9 @@ int seccomp_policy_write_markdown(FILE *f) {
 static size_t count_allowed(bool filtered) {
         size_t n = 0;
 
+        numbers();
         for (size_t i = 0; i < ELEMENTSOF(allow_list); i++)
-                if ((allow_list[i].filter != ARG_NONE) == filtered && resolve(allow_list[i].name) >= 0)
+                if ((allow_list[i].filter != ARG_NONE) == filtered && allow_nr[i] >= 0)
                         n++;
         return n;
 }
