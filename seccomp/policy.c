@@ -449,7 +449,6 @@ typedef struct PolicyRule {
         const char *name;
         int nr;
         uint32_t action;
-        bool filtered;
         unsigned n_cmp;
         struct scmp_arg_cmp cmp[3];
 } PolicyRule;
@@ -474,7 +473,6 @@ static int expand_allow(const AllowEntry *e, int nr, rule_func_t f, void *userda
                 .name = e->name,
                 .nr = nr,
                 .action = SCMP_ACT_ALLOW,
-                .filtered = e->filter != ARG_NONE,
         };
         int r;
 
