@@ -24,18 +24,22 @@ void render_unit_value(Buffer *b, const char *s) {
         }
 }
 
-static bool exec_char_is_safe(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               strchr("/._-=,:+@", c);
-}
+/* Characters an Exec= word may contain without quoting: no whitespace,
+ * quotes, backslash, '%' (specifiers), '$' (variables) or ';'. A table,
+ * because this runs for every character of every word of every unit. */
+static const bool exec_safe[256] = {
+        ['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true,
+        ['/'] = true, ['.'] = true, ['_'] = true, ['-'] = true, ['='] = true,
+        [','] = true, [':'] = true, ['+'] = true, ['@'] = true,
+};
 
 void render_exec_word(Buffer *b, const char *s) {
-        bool safe = *s != '\0';
+        const unsigned char *p = (const unsigned char *) s;
 
-        for (const char *p = s; *p && safe; p++)
-                safe = exec_char_is_safe(*p);
-        if (safe) {
-                buffer_puts(b, s);
+        while (exec_safe[*p])
+                p++;
+        if (*p == '\0' && p != (const unsigned char *) s) {
+                buffer_put(b, s, (size_t) (p - (const unsigned char *) s));
                 return;
         }
 
@@ -43,7 +47,7 @@ void render_exec_word(Buffer *b, const char *s) {
          * escapes, expands %-specifiers at load and $VARIABLES at exec: a
          * double-quoted word with all four escaped reaches the program as is. */
         buffer_put(b, "\"", 1);
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+        for (p = (const unsigned char *) s; *p; p++)
                 switch (*p) {
                 case '\\': buffer_puts(b, "\\\\"); break;
                 case '"':  buffer_puts(b, "\\\""); break;
