@@ -95,15 +95,35 @@ static int generate_one(const AgentSource *s, int out_fd, Buffer *buf, Report *r
         return 0;
 }
 
+typedef struct Run {
+        int out_fd;
+        char **names;  /* --dry-run NAME…: only these */
+        bool *used;
+        Buffer buf;
+        Report report;
+        int write_error;
+} Run;
+
+static int generate_cb(const AgentSource *s, void *userdata) {
+        Run *run = userdata;
+        int r;
+
+        if (!name_selected(s->name, run->names, run->used))
+                return 0;
+        r = generate_one(s, run->out_fd, &run->buf, &run->report);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 && run->write_error == 0)
+                run->write_error = r; /* a write failure: keep going for the other agents */
+        return 0;
+}
+
 static int run(const char *out_dir, char **names) {
         _cleanup_strv_free_ char **search_path = NULL;
         _cleanup_close_ int out_fd = -EBADF;
         _cleanup_free_ bool *used = NULL;
-        AgentSource *sources = NULL;
-        size_t n_sources = 0;
-        Buffer buf = {};
-        Report report = {};
-        int r, ret = 0;
+        Run run = {};
+        int r;
 
         r = definitions_search_path(&search_path);
         if (r < 0)
@@ -119,30 +139,21 @@ static int run(const char *out_dir, char **names) {
         if (!used)
                 return log_oom();
 
-        r = definitions_discover(search_path, &report, &sources, &n_sources);
+        run = (Run) { .out_fd = out_fd, .names = names, .used = used };
+        r = definitions_foreach(search_path, &run.report, generate_cb, &run);
+        buffer_done(&run.buf);
         if (r < 0)
-                return log_error_errno(r, "Failed to discover agent definitions: %m");
-
-        for (size_t i = 0; i < n_sources; i++) {
-                if (!name_selected(sources[i].name, names, used))
-                        continue;
-                r = generate_one(&sources[i], out_fd, &buf, &report);
-                if (r < 0 && ret == 0)
-                        ret = r; /* a write failure: keep going for the other agents */
-        }
+                return log_error_errno(r, "Failed to generate agent units: %m");
 
         for (size_t i = 0; names && names[i]; i++)
                 if (!used[i]) {
                         log_error("No definition for agent '%s' on the search path.", names[i]);
-                        report.n_errors++;
+                        run.report.n_errors++;
                 }
 
-        agent_sources_free(sources, n_sources);
-        buffer_done(&buf);
-
-        if (ret < 0)
-                return ret;
-        return report.n_errors > 0 ? 1 : 0;
+        if (run.write_error < 0)
+                return run.write_error;
+        return run.report.n_errors > 0 ? 1 : 0;
 }
 
 int main(int argc, char *argv[]) {

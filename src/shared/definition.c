@@ -2,12 +2,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "buffer.h"
 #include "definition.h"
 #include "log.h"
 #include "parse-value.h"
@@ -71,17 +74,55 @@ typedef enum EntryKind {
         ENTRY_DROPIN_DIR,
 } EntryKind;
 
+/* One directory entry that matters. File names live back to back in one
+ * arena, so that 10,000 agents cost one allocation, not 10,000. */
 typedef struct Entry {
-        char *file;     /* file name in its directory */
-        size_t base_len;
-        unsigned dir;   /* index in the search path: lower wins */
-        EntryKind kind;
+        uint32_t file;     /* offset of the file name in the arena */
+        uint16_t base_len; /* length of NAME (the file name without suffix) */
+        uint16_t dir;      /* index in the search path: lower wins */
+        uint8_t kind;
 } Entry;
 
-static int entry_cmp(const void *a, const void *b) {
+typedef struct EntryList {
+        Entry *v;
+        size_t n, allocated;
+        Buffer names;
+} EntryList;
+
+static void entry_list_clear(EntryList *l) {
+        free(l->v);
+        buffer_done(&l->names);
+        *l = (EntryList) {};
+}
+
+static const char *entry_file(const EntryList *l, const Entry *e) {
+        return l->names.data + e->file;
+}
+
+static int entry_list_add(EntryList *l, const char *file, size_t base_len, unsigned dir, EntryKind kind) {
+        if (base_len > UINT16_MAX || dir > UINT16_MAX || l->names.len > UINT32_MAX - NAME_MAX - 1)
+                return -E2BIG;
+        if (l->n == l->allocated) {
+                size_t na = l->allocated ? l->allocated * 2 : 64;
+                Entry *t = realloc(l->v, na * sizeof *t);
+                if (!t)
+                        return -ENOMEM;
+                l->v = t;
+                l->allocated = na;
+        }
+        l->v[l->n] = (Entry) { (uint32_t) l->names.len, (uint16_t) base_len, (uint16_t) dir, (uint8_t) kind };
+        buffer_put(&l->names, file, strlen(file) + 1);
+        if (buffer_status(&l->names) < 0)
+                return -ENOMEM;
+        l->n++;
+        return 0;
+}
+
+static int entry_cmp(const void *a, const void *b, void *userdata) {
+        const EntryList *l = userdata;
         const Entry *x = a, *y = b;
         size_t n = MIN(x->base_len, y->base_len);
-        int c = memcmp(x->file, y->file, n);
+        int c = memcmp(entry_file(l, x), entry_file(l, y), n);
 
         if (c != 0)
                 return c;
@@ -92,32 +133,8 @@ static int entry_cmp(const void *a, const void *b) {
         return x->dir < y->dir ? -1 : x->dir > y->dir;
 }
 
-typedef struct EntryList {
-        Entry *v;
-        size_t n, allocated;
-} EntryList;
-
-static void entry_list_clear(EntryList *l) {
-        for (size_t i = 0; i < l->n; i++)
-                free(l->v[i].file);
-        free(l->v);
-        *l = (EntryList) {};
-}
-
-static int entry_list_add(EntryList *l, const char *file, size_t base_len, unsigned dir, EntryKind kind) {
-        if (l->n == l->allocated) {
-                size_t na = l->allocated ? l->allocated * 2 : 64;
-                Entry *t = realloc(l->v, na * sizeof *t);
-                if (!t)
-                        return -ENOMEM;
-                l->v = t;
-                l->allocated = na;
-        }
-        char *f = strdup(file);
-        if (!f)
-                return -ENOMEM;
-        l->v[l->n++] = (Entry) { f, base_len, dir, kind };
-        return 0;
+static bool same_name(const EntryList *l, const Entry *x, const Entry *y) {
+        return x->base_len == y->base_len && memcmp(entry_file(l, x), entry_file(l, y), x->base_len) == 0;
 }
 
 static void closedirp(DIR **d) {
@@ -131,176 +148,194 @@ static int path_join(const char *a, const char *b, char **ret) {
         return 0;
 }
 
-/* Reads NAME.agent.d directories (in search path order) into a sorted,
- * de-duplicated list of drop-in paths. */
-static int collect_dropins(char *const *search_path, const Entry *dirs, size_t n_dirs, Report *r,
-                           char ***ret, size_t *ret_n) {
+/* Reads entries ending in suffix from dir into l, tagged with dir_index. */
+static int read_directory(const char *dir, unsigned dir_index, bool dropins, Report *r, EntryList *l) {
+        _cleanup_(closedirp) DIR *d = opendir(dir);
+        struct dirent *de;
+        int k;
+
+        if (!d) {
+                if (errno != ENOENT || dropins)
+                        report_warning(r, dir, 0, NULL, NULL, "cannot read directory (%s), ignoring", strerror(errno));
+                return 0;
+        }
+        while ((errno = 0, de = readdir(d))) {
+                size_t base_len, len = strlen(de->d_name);
+
+                if (de->d_name[0] == '.' && (len == 1 || (len == 2 && de->d_name[1] == '.')))
+                        continue;
+                if (dropins) {
+                        if (de->d_name[0] == '.' || !has_suffix(de->d_name, len, SUFFIX_DROPIN, &base_len))
+                                continue;
+                        /* Drop-ins are told apart by their whole file name. */
+                        k = entry_list_add(l, de->d_name, len, dir_index, ENTRY_MAIN);
+                } else if (has_suffix(de->d_name, len, SUFFIX_MAIN, &base_len))
+                        k = entry_list_add(l, de->d_name, base_len, dir_index, ENTRY_MAIN);
+                else if (has_suffix(de->d_name, len, SUFFIX_DROPIN_DIR, &base_len))
+                        k = entry_list_add(l, de->d_name, base_len, dir_index, ENTRY_DROPIN_DIR);
+                else
+                        continue;
+                if (k < 0)
+                        return k;
+        }
+        if (errno != 0)
+                report_warning(r, dir, 0, NULL, NULL, "error reading directory (%s)", strerror(errno));
+        return 0;
+}
+
+/* Reads the NAME.agent.d directories dirs[0..n) (one per search directory)
+ * into a sorted, de-duplicated list of drop-in paths. */
+static int collect_dropins(char *const *search_path, const EntryList *top, const Entry *dirs, size_t n_dirs,
+                           Report *r, char ***ret, size_t *ret_n) {
         _cleanup_(entry_list_clear) EntryList l = {};
         _cleanup_strv_free_ char **v = NULL;
         size_t n = 0;
+        int k;
 
         for (size_t i = 0; i < n_dirs; i++) {
                 _cleanup_free_ char *dir_path = NULL;
-                _cleanup_(closedirp) DIR *d = NULL;
-                struct dirent *de;
 
-                if (path_join(search_path[dirs[i].dir], dirs[i].file, &dir_path) < 0)
+                if (path_join(search_path[dirs[i].dir], entry_file(top, &dirs[i]), &dir_path) < 0)
                         return -ENOMEM;
-                d = opendir(dir_path);
-                if (!d) {
-                        report_warning(r, dir_path, 0, NULL, NULL, "cannot read drop-in directory (%s), ignoring",
-                                       strerror(errno));
-                        continue;
-                }
-                while ((errno = 0, de = readdir(d))) {
-                        size_t base_len, len = strlen(de->d_name);
-
-                        if (de->d_name[0] == '.')
-                                continue;
-                        if (!has_suffix(de->d_name, len, SUFFIX_DROPIN, &base_len))
-                                continue;
-                        if (entry_list_add(&l, de->d_name, len, dirs[i].dir, ENTRY_MAIN) < 0)
-                                return -ENOMEM;
-                }
-                if (errno != 0)
-                        report_warning(r, dir_path, 0, NULL, NULL, "error reading directory (%s)", strerror(errno));
+                k = read_directory(dir_path, dirs[i].dir, true, r, &l);
+                if (k < 0)
+                        return k;
         }
 
-        qsort(l.v, l.n, sizeof(Entry), entry_cmp);
+        qsort_r(l.v, l.n, sizeof(Entry), entry_cmp, &l);
         v = calloc(l.n + 1, sizeof(char *));
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < l.n; i++) {
                 /* Sorted by name, then priority: a repeat of the previous name
                  * comes from a lower-priority directory and is overridden. */
-                if (i > 0 && l.v[i - 1].base_len == l.v[i].base_len &&
-                    memcmp(l.v[i - 1].file, l.v[i].file, l.v[i].base_len) == 0)
+                if (i > 0 && same_name(&l, &l.v[i - 1], &l.v[i]))
                         continue;
-                /* The drop-in's directory is the one that matched in that search directory. */
-                char *dir_path = NULL, *p = NULL;
-                for (size_t k = 0; k < n_dirs; k++)
-                        if (dirs[k].dir == l.v[i].dir) {
-                                if (path_join(search_path[dirs[k].dir], dirs[k].file, &dir_path) < 0)
+                for (size_t j = 0; j < n_dirs; j++)
+                        if (dirs[j].dir == l.v[i].dir) {
+                                if (asprintf(&v[n], "%s/%s/%s", search_path[dirs[j].dir], entry_file(top, &dirs[j]),
+                                             entry_file(&l, &l.v[i])) < 0) {
+                                        v[n] = NULL;
                                         return -ENOMEM;
+                                }
+                                n++;
                                 break;
                         }
-                if (!dir_path)
-                        return -EINVAL;
-                int k = path_join(dir_path, l.v[i].file, &p);
-                free(dir_path);
-                if (k < 0)
-                        return -ENOMEM;
-                v[n++] = p;
         }
         *ret = TAKE_PTR(v);
         *ret_n = n;
         return 0;
 }
 
+static void agent_source_done(AgentSource *s) {
+        free(s->name);
+        free(s->main_path);
+        strv_free(s->dropins);
+        *s = (AgentSource) {};
+}
+
 void agent_sources_free(AgentSource *s, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                free(s[i].name);
-                free(s[i].main_path);
-                strv_free(s[i].dropins);
-        }
+        for (size_t i = 0; i < n; i++)
+                agent_source_done(&s[i]);
         free(s);
 }
 
-int definitions_discover(char *const *search_path, Report *r, AgentSource **ret, size_t *ret_n) {
+int definitions_foreach(char *const *search_path, Report *r, definitions_callback_t cb, void *userdata) {
         _cleanup_(entry_list_clear) EntryList l = {};
-        AgentSource *out = NULL;
-        size_t n_out = 0;
         int k;
 
         for (unsigned i = 0; search_path[i]; i++) {
-                _cleanup_(closedirp) DIR *d = opendir(search_path[i]);
-                struct dirent *de;
-
-                if (!d) {
-                        if (errno != ENOENT)
-                                report_warning(r, search_path[i], 0, NULL, NULL, "cannot read directory (%s), ignoring",
-                                               strerror(errno));
-                        continue;
-                }
-                while ((errno = 0, de = readdir(d))) {
-                        size_t base_len, len = strlen(de->d_name);
-
-                        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                                continue;
-                        if (has_suffix(de->d_name, len, SUFFIX_MAIN, &base_len))
-                                k = entry_list_add(&l, de->d_name, base_len, i, ENTRY_MAIN);
-                        else if (has_suffix(de->d_name, len, SUFFIX_DROPIN_DIR, &base_len))
-                                k = entry_list_add(&l, de->d_name, base_len, i, ENTRY_DROPIN_DIR);
-                        else
-                                continue;
-                        if (k < 0)
-                                return -ENOMEM;
-                }
-                if (errno != 0)
-                        report_warning(r, search_path[i], 0, NULL, NULL, "error reading directory (%s)",
-                                       strerror(errno));
+                k = read_directory(search_path[i], i, false, r, &l);
+                if (k < 0)
+                        return k;
         }
 
-        qsort(l.v, l.n, sizeof(Entry), entry_cmp);
+        qsort_r(l.v, l.n, sizeof(Entry), entry_cmp, &l);
 
-        out = calloc(l.n + 1, sizeof *out);
-        if (!out)
-                return -ENOMEM;
-
+        /* Only the agent at hand has its paths allocated: memory does not
+         * grow with the number of agents beyond the sorted name list. */
         for (size_t i = 0; i < l.n;) {
+                AgentSource s = {};
                 size_t j = i, first_dropin;
-                _cleanup_free_ char *name = strndup(l.v[i].file, l.v[i].base_len);
 
-                if (!name)
-                        goto oom;
-                while (j < l.n && l.v[j].base_len == l.v[i].base_len &&
-                       memcmp(l.v[j].file, l.v[i].file, l.v[i].base_len) == 0)
+                while (j < l.n && same_name(&l, &l.v[i], &l.v[j]))
                         j++;
                 /* l.v[i..j) all belong to NAME: mains first (by priority), then drop-in dirs. */
                 for (first_dropin = i; first_dropin < j && l.v[first_dropin].kind == ENTRY_MAIN; first_dropin++)
                         ;
 
-                if (!agent_name_is_valid(name)) {
-                        _cleanup_free_ char *p = NULL;
-                        if (path_join(search_path[l.v[i].dir], l.v[i].file, &p) < 0)
-                                goto oom;
-                        report_error(r, p, 0, NULL, NULL,
+                s.name = strndup(entry_file(&l, &l.v[i]), l.v[i].base_len);
+                if (!s.name || path_join(search_path[l.v[i].dir], entry_file(&l, &l.v[i]), &s.main_path) < 0) {
+                        agent_source_done(&s);
+                        return -ENOMEM;
+                }
+
+                if (!agent_name_is_valid(s.name))
+                        report_error(r, s.main_path, 0, NULL, NULL,
                                      "invalid agent name '%s'; expected [a-z0-9] then up to 62 of [a-z0-9-], "
-                                     "not ending in '-'", name);
-                        i = j;
-                        continue;
+                                     "not ending in '-'", s.name);
+                else if (first_dropin == i)
+                        report_warning(r, s.main_path, 0, NULL, NULL,
+                                       "drop-ins for agent '%s', but no %s%s; ignoring them", s.name, s.name,
+                                       SUFFIX_MAIN);
+                else {
+                        k = 0;
+                        if (first_dropin < j)
+                                k = collect_dropins(search_path, &l, l.v + first_dropin, j - first_dropin, r,
+                                                    &s.dropins, &s.n_dropins);
+                        if (k >= 0)
+                                k = cb(&s, userdata);
+                        if (k < 0) {
+                                agent_source_done(&s);
+                                return k;
+                        }
                 }
-
-                if (first_dropin == i) {
-                        _cleanup_free_ char *p = NULL;
-                        if (path_join(search_path[l.v[i].dir], l.v[i].file, &p) < 0)
-                                goto oom;
-                        report_warning(r, p, 0, NULL, NULL, "drop-ins for agent '%s', but no %s%s; ignoring them",
-                                       name, name, SUFFIX_MAIN);
-                        i = j;
-                        continue;
-                }
-
-                AgentSource *s = &out[n_out];
-                *s = (AgentSource) {};
-                if (path_join(search_path[l.v[i].dir], l.v[i].file, &s->main_path) < 0)
-                        goto oom;
-                s->name = TAKE_PTR(name);
-                n_out++;
-                if (first_dropin < j) {
-                        k = collect_dropins(search_path, l.v + first_dropin, j - first_dropin, r, &s->dropins,
-                                            &s->n_dropins);
-                        if (k < 0)
-                                goto oom;
-                }
+                agent_source_done(&s);
                 i = j;
         }
-
-        *ret = out;
-        *ret_n = n_out;
         return 0;
+}
 
-oom:
-        agent_sources_free(out, n_out);
-        return -ENOMEM;
+typedef struct Collect {
+        AgentSource *v;
+        size_t n, allocated;
+} Collect;
+
+static int collect_one(const AgentSource *s, void *userdata) {
+        Collect *c = userdata;
+        AgentSource *t;
+
+        if (c->n == c->allocated) {
+                size_t na = c->allocated ? c->allocated * 2 : 16;
+                t = realloc(c->v, na * sizeof *t);
+                if (!t)
+                        return -ENOMEM;
+                c->v = t;
+                c->allocated = na;
+        }
+        t = &c->v[c->n];
+        *t = (AgentSource) { .n_dropins = s->n_dropins };
+        t->name = strdup(s->name);
+        t->main_path = strdup(s->main_path);
+        t->dropins = calloc(s->n_dropins + 1, sizeof(char *));
+        c->n++; /* counted now, so that a failure below is freed with the rest */
+        if (!t->name || !t->main_path || !t->dropins)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_dropins; i++)
+                if (!(t->dropins[i] = strdup(s->dropins[i])))
+                        return -ENOMEM;
+        return 0;
+}
+
+int definitions_discover(char *const *search_path, Report *r, AgentSource **ret, size_t *ret_n) {
+        Collect c = {};
+        int k = definitions_foreach(search_path, r, collect_one, &c);
+
+        if (k < 0) {
+                agent_sources_free(c.v, c.n);
+                return k;
+        }
+        *ret = c.v;
+        *ret_n = c.n;
+        return 0;
 }

@@ -24,8 +24,13 @@ typedef struct AgentSource {
 /* Returns a NULL-terminated search path (malloc'ed). */
 int definitions_search_path(char ***ret);
 
-/* Discovers every agent on the search path, sorted by name. Invalid file
- * names are reported to r and left out. */
+/* Calls cb for every agent on the search path, in name order; the source is
+ * only valid during the call. Invalid file names are reported to r and left
+ * out. A negative return of cb stops the walk and is returned. */
+typedef int (*definitions_callback_t)(const AgentSource *s, void *userdata);
+int definitions_foreach(char *const *search_path, Report *r, definitions_callback_t cb, void *userdata);
+
+/* The same, collected into an array sorted by name. */
 int definitions_discover(char *const *search_path, Report *r, AgentSource **ret, size_t *ret_n);
 
 void agent_sources_free(AgentSource *s, size_t n);
