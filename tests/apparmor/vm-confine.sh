@@ -57,10 +57,11 @@ as() {
         local user=$1 confined=$2 cmd=$3 script='exec sh -c "$1"'
         # What agent-init does: ask for the profile, then exec.
         [ "$confined" = 1 ] && script=$enter_profile
+        # A check that hangs fails instead of stalling the run.
         if [ "$user" = 0 ]; then
-                sh -c "$script" sh "$cmd" "$profile" >"$out" 2>&1
+                timeout -k 5 60 sh -c "$script" sh "$cmd" "$profile" >"$out" 2>&1
         else
-                setpriv --reuid="$user" --regid="$user" --clear-groups \
+                timeout -k 5 60 setpriv --reuid="$user" --regid="$user" --clear-groups \
                         sh -c "$script" sh "$cmd" "$profile" >"$out" 2>&1
         fi
 }
@@ -84,6 +85,9 @@ denied() {
                 result 1 "confined (uid $1): $3"
         elif [ $rc_confined -eq 0 ] || [ $rc_confined -eq 99 ]; then
                 echo "# confined, the command succeeded or the profile was not entered ($rc_confined)"
+                result 1 "confined (uid $1): $3"
+        elif [ $rc_confined -eq 124 ] || [ $rc_confined -eq 137 ]; then
+                echo "# confined, the command hung: a timeout is not a denial"
                 result 1 "confined (uid $1): $3"
         else
                 result 0 "confined (uid $1): $3"
@@ -141,7 +145,8 @@ outside=$!
 sleep 0.2
 denied $nobody "kill -CONT $outside" "cannot signal an unconfined process of the same uid"
 denied 0 "perl -e 'syscall(101, 16, $outside, 0, 0) == 0 or die \"ptrace: \$!\"; syscall(101, 17, $outside, 0, 0)'" "cannot ptrace (even as root)"
-kill "$outside" 2>/dev/null
+# SIGKILL: the unconfined ptrace control may have left it stopped.
+kill -KILL "$outside" 2>/dev/null
 wait "$outside" 2>/dev/null
 
 rm -f "$out"
