@@ -415,6 +415,9 @@ int verb_configure(int argc, char *argv[]) {
         r = configure_parse_argv(argc, argv, &a);
         if (r <= 0)
                 return r;
+        r = join_host_namespaces();
+        if (r < 0)
+                return r;
         r = configure(&a);
         if (r < 0)
                 return log_error_errno(r, "Failed to configure agent %s: %m", a.name);

@@ -199,6 +199,9 @@ int verb_recycle(int argc, char *argv[]) {
         r = parse_argv(argc, argv, &name);
         if (r <= 0)
                 return r;
+        r = join_host_namespaces();
+        if (r < 0)
+                return r;
 
         r = agent_teardown(runtime_root(), name, true);
         if (r < 0)

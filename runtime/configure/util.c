@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -193,4 +194,52 @@ int umount_recursive(const char *path, const char *what) {
                 n++;
         }
         return log_error_errno(-ELOOP, "Too many mounts stacked on %s (%s), giving up.", path, what);
+}
+
+/* 1 if our namespace of TYPE ("mnt", "ipc") is PID 1's, 0 if not, -errno. */
+static int same_namespace_as_pid1(const char *type) {
+        char self[64], init[64];
+        struct stat a, b;
+
+        (void) snprintf(self, sizeof self, "/proc/self/ns/%s", type);
+        (void) snprintf(init, sizeof init, "/proc/1/ns/%s", type);
+        if (stat(self, &a) < 0 || stat(init, &b) < 0)
+                return negative_errno();
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int join_host_namespaces(void) {
+        static const struct {
+                const char *type;
+                int flag;
+        } ns[] = {
+                { "ipc", CLONE_NEWIPC },
+                { "mnt", CLONE_NEWNS },
+        };
+        int r;
+
+        /* Only under systemd: a test (or an admin) running us by hand in a
+         * namespace of their own means it. */
+        if (!getenv("INVOCATION_ID"))
+                return 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(ns); i++) {
+                _cleanup_close_ int fd = -EBADF;
+                char p[64];
+
+                r = same_namespace_as_pid1(ns[i].type);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to compare our %s namespace with PID 1's: %m", ns[i].type);
+                if (r > 0)
+                        continue;
+
+                (void) snprintf(p, sizeof p, "/proc/1/ns/%s", ns[i].type);
+                fd = open(p, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        return log_error_errno(negative_errno(), "Failed to open %s: %m", p);
+                if (setns(fd, ns[i].flag) < 0)
+                        return log_error_errno(negative_errno(), "Failed to join the host's %s namespace: %m", ns[i].type);
+                log_debug("Joined the host's %s namespace.", ns[i].type);
+        }
+        return 0;
 }
