@@ -64,9 +64,25 @@ fi
 
 work=$(mktemp -d /var/tmp/agentcage-nspawn.XXXXXX)
 npid='' mounted=''
+# stop_container: ask nspawn to power the container off (SIGTERM), then kill
+# it and the container's init. Killing nspawn alone would leave the init,
+# reparented to PID 1, running on.
+stop_container() {
+        local inner i
+        [ -n "$npid" ] || return 0
+        inner=$(pgrep -P "$npid" 2>/dev/null)
+        kill -TERM "$npid" 2>/dev/null
+        for i in $(seq 20); do
+                kill -0 "$npid" 2>/dev/null || break
+                sleep 0.5
+        done
+        kill -KILL "$npid" $inner 2>/dev/null
+        wait "$npid" 2>/dev/null
+        npid=''
+}
 cleanup() {
         local rc=$?
-        [ -n "$npid" ] && kill -KILL "$npid" 2>/dev/null && wait "$npid" 2>/dev/null
+        stop_container
         [ -n "$mounted" ] && umount -l "$work/root" 2>/dev/null
         if [ -n "$keep" ]; then
                 log "kept $work"
@@ -121,8 +137,8 @@ if [ -s "$work/results/request" ]; then
         npid=$!
         while kill -0 "$npid" 2>/dev/null; do
                 if [ $(($(date +%s) - t_boot)) -ge "$timeout" ]; then
-                        log "timeout after ${timeout}s, killing the container"
-                        kill -KILL "$npid"
+                        log "timeout after ${timeout}s, stopping the container"
+                        stop_container
                         break
                 fi
                 sleep 0.5
