@@ -13,6 +13,7 @@ static const struct {
         int (*run)(int argc, char *argv[]);
         const char *help;
 } verbs[] = {
+        { "start",     verb_start,     "provision and configure, then execute systemd-nspawn" },
         { "provision", verb_provision, "resolve and check the image, mount it read-only" },
         { "configure", verb_configure, "user namespace, seccomp filter, secrets, encrypted workspace" },
         { "recycle",   verb_recycle,   "tear down everything configure and provision made" },

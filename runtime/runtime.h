@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
+int verb_start(int argc, char *argv[]);
 int verb_provision(int argc, char *argv[]);
 int verb_configure(int argc, char *argv[]);
 int verb_recycle(int argc, char *argv[]);

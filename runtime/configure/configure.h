@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "parse-value.h"
+
 /* --- limits ------------------------------------------------------------ */
 
 /* Agent names: the unit instance name and a dm-crypt mapping name are built
@@ -44,17 +46,18 @@
  * (uid_t) -1 nor the 16-bit overflow ids of old interfaces are ever mapped. */
 #define USERNS_RANGE_SIZE 0x10000U
 #define USERNS_FIRST_BASE 0x70000000U
-#define USERNS_LAST_BASE 0xFFFE0000U
+/* Ranges stay below 0x7FFE0000: what lies above is reserved (and many tools
+ * treat uid_t as signed, so 0x80000000 and up are avoided altogether). */
+#define USERNS_LAST_BASE 0x7FFC0000U
 
 /* --- runtime state paths ------------------------------------------------ */
 
-/* $AGENTCAGE_RUNTIME_DIR or /run/agents. The override must be an absolute
+/* $AGENTCAGE_RUNTIME_DIR or /run/agentcage. The override must be an absolute
  * path; anything else is ignored with a warning. Never NULL. */
 const char *runtime_root(void);
 
-/* Strict name checks; they return true when the name is acceptable. */
-bool agent_name_is_valid(const char *name);
-bool secret_name_is_valid(const char *name);
+/* Agent and secret names follow the definition rules (parse-value.h, the
+ * same checks the generator applies); a credential ID names a file. */
 bool credential_id_is_valid(const char *id);
 
 /* Writes data to DIR/NAME through a temporary file and rename(), so readers

@@ -50,14 +50,6 @@ static bool simple_name_is_valid(const char *s, size_t max) {
         return true;
 }
 
-bool agent_name_is_valid(const char *name) {
-        return simple_name_is_valid(name, AGENT_NAME_MAX);
-}
-
-bool secret_name_is_valid(const char *name) {
-        return simple_name_is_valid(name, SECRET_NAME_MAX);
-}
-
 bool credential_id_is_valid(const char *id) {
         /* systemd takes more, but an ID names a file in $CREDENTIALS_DIRECTORY
          * and in /etc/credstore: no '/', no leading dot. */

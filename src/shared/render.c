@@ -65,12 +65,10 @@ void render_exec_word(Buffer *b, const char *s) {
 }
 
 /* An argument list built as a list and quoted once, at emission. The words
- * live back to back in one buffer (no allocation per word). A raw word is
- * emitted verbatim: only for our own "${AGENTCAGE_USERNS}" reference. */
+ * live back to back in one buffer (no allocation per word). */
 typedef struct ArgList {
         Buffer text;
         size_t start[512];
-        bool raw[512];
         size_t n;
         bool failed;
 } ArgList;
@@ -81,15 +79,14 @@ static void args_done(ArgList *l) {
 }
 
 /* Appends the concatenation of the given strings as one word. */
-static void args_add_parts(ArgList *l, bool raw, const char *const *parts, size_t n_parts) {
+static void args_add_parts(ArgList *l, const char *const *parts, size_t n_parts) {
         if (l->failed)
                 return;
         if (l->n >= ELEMENTSOF(l->start)) {
                 l->failed = true;
                 return;
         }
-        l->start[l->n] = l->text.len;
-        l->raw[l->n++] = raw;
+        l->start[l->n++] = l->text.len;
         for (size_t i = 0; i < n_parts; i++)
                 buffer_puts(&l->text, parts[i]);
         buffer_put(&l->text, "", 1); /* the word's terminating NUL */
@@ -97,9 +94,8 @@ static void args_add_parts(ArgList *l, bool raw, const char *const *parts, size_
                 l->failed = true;
 }
 #define args_add(l, ...) \
-        args_add_parts((l), false, (const char *const[]) { __VA_ARGS__ }, \
+        args_add_parts((l), (const char *const[]) { __VA_ARGS__ }, \
                        sizeof((const char *const[]) { __VA_ARGS__ }) / sizeof(const char *))
-#define args_add_raw(l, s) args_add_parts((l), true, (const char *const[]) { s }, 1)
 
 static const char *args_word(const ArgList *l, size_t i) {
         return l->text.data + l->start[i];
@@ -120,10 +116,7 @@ static void emit_exec(Buffer *b, const char *setting, const char *prefix, const 
         for (size_t i = 0; i < l->n; i++) {
                 if (i > 0)
                         buffer_puts(b, i == 1 ? " " : " \\\n        ");
-                if (l->raw[i])
-                        buffer_puts(b, args_word(l, i));
-                else
-                        render_exec_word(b, args_word(l, i));
+                render_exec_word(b, args_word(l, i));
         }
         buffer_puts(b, "\n");
 }
@@ -146,31 +139,17 @@ static const char *restart_name(RestartPolicy p) {
         }
 }
 
-static int emit_provision(const Agent *a, Buffer *b) {
-        ArgList l = {};
-
-        args_add(&l, AGENT_RUNTIME_PATH);
-        args_add(&l, "provision");
-        args_add(&l, "--name=", a->name);
-        args_add(&l, "--image=", a->image);
-        if (a->image_digest)
-                args_add(&l, "--image-digest=", a->image_digest);
-        if (!l.failed)
-                emit_exec(b, "ExecStartPre", "+", &l);
-        args_done(&l);
-        return l.failed ? -ENOMEM : 0;
-}
-
-static int emit_configure(const Agent *a, Buffer *b) {
+/* The Provision and Configure options of "agent-runtime start". */
+static void add_runtime_options(ArgList *l, const Agent *a) {
         char n1[21], n2[21], n3[21];
-        ArgList l = {};
 
-        args_add(&l, AGENT_RUNTIME_PATH);
-        args_add(&l, "configure");
-        args_add(&l, "--name=", a->name);
-        args_add(&l, "--uid=", u64_str(a->user, n1));
-        args_add(&l, "--workspace-size=", u64_str(a->workspace_size, n2));
-        args_add(&l, "--tmp-size=", u64_str(a->tmp_size, n3));
+        args_add(l, "--name=", a->name);
+        args_add(l, "--image=", a->image);
+        if (a->image_digest)
+                args_add(l, "--image-digest=", a->image_digest);
+        args_add(l, "--uid=", u64_str(a->user, n1));
+        args_add(l, "--workspace-size=", u64_str(a->workspace_size, n2));
+        args_add(l, "--tmp-size=", u64_str(a->tmp_size, n3));
         if (a->system_calls) {
                 Buffer s = {};
                 for (char **c = a->system_calls; *c; c++) {
@@ -179,19 +158,15 @@ static int emit_configure(const Agent *a, Buffer *b) {
                         buffer_puts(&s, *c);
                 }
                 if (buffer_status(&s) == 0)
-                        args_add(&l, "--syscalls=", s.data);
+                        args_add(l, "--syscalls=", s.data);
                 else
-                        l.failed = true;
+                        l->failed = true;
                 buffer_done(&s);
         }
         for (size_t i = 0; i < a->n_secrets; i++)
-                args_add(&l, "--secret=", a->secrets[i].name, "=", a->secrets[i].source);
+                args_add(l, "--secret=", a->secrets[i].name, "=", a->secrets[i].source);
         if (a->shared_state)
-                args_add(&l, "--shared-state=", a->shared_state);
-        if (!l.failed)
-                emit_exec(b, "ExecStartPre", "+", &l);
-        args_done(&l);
-        return l.failed ? -ENOMEM : 0;
+                args_add(l, "--shared-state=", a->shared_state);
 }
 
 /* The capabilities the container must not keep: every capability except what
@@ -220,6 +195,10 @@ static int emit_start(const Agent *a, Buffer *b) {
         char uid[21];
         ArgList l = {};
 
+        args_add(&l, AGENT_RUNTIME_PATH);
+        args_add(&l, "start");
+        add_runtime_options(&l, a);
+        args_add(&l, "--");
         args_add(&l, NSPAWN_PATH);
         args_add(&l, "--quiet");
         args_add(&l, "--keep-unit");
@@ -227,7 +206,8 @@ static int emit_start(const Agent *a, Buffer *b) {
         args_add(&l, "--machine=", a->name);
         args_add(&l, "--directory=", state, a->name, "/root");
         args_add(&l, "--read-only");
-        args_add_raw(&l, "--private-users=${AGENTCAGE_USERNS}");
+        /* agent-runtime start puts the range it allocated here. */
+        args_add(&l, "--private-users=ALLOCATED");
         args_add(&l, "--private-users-ownership=off");
         if (a->network == NETWORK_PRIVATE)
                 args_add(&l, "--network-veth");
@@ -326,8 +306,6 @@ static const struct {
 } line_placeholders[] = {
         { "SOURCE_COMMENT", emit_source_comment },
         { "CREDENTIALS", emit_credentials },
-        { "EXEC_PROVISION", emit_provision },
-        { "EXEC_CONFIGURE", emit_configure },
         { "EXEC_START", emit_start },
         { "EXEC_RECYCLE", emit_recycle },
         { "NETWORK_SANDBOX", emit_network_sandbox },
@@ -340,10 +318,9 @@ static int emit_inline(const Agent *a, const char *name, size_t len, Buffer *b) 
                 render_unit_value(b, a->description);
         else if (IS("SOURCE_PATH"))
                 render_unit_value(b, a->source_path);
-        else if (IS("STATE_DIR")) {
-                buffer_puts(b, AGENT_STATE_ROOT "/");
+        else if (IS("NAME"))
                 buffer_puts(b, a->name); /* validated: [a-z0-9-] only */
-        } else if (IS("START_LIMIT_BURST"))
+        else if (IS("START_LIMIT_BURST"))
                 put_u64(b, a->max_restarts + 1);
         else if (IS("RUNTIME_MAX_SEC"))
                 put_span(b, a->runtime_max_usec);

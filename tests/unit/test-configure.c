@@ -51,7 +51,7 @@ static void test_valid(void) {
         CHECK(a.n_syscalls == 0 && a.n_secrets == 0 && !a.shared_state);
         configure_args_done(&a);
 
-        r = parse(&a, "--name=a_b-c.1", "--uid=1000", "--workspace-size=8388608",
+        r = parse(&a, "--name=a-b-c1", "--uid=1000", "--workspace-size=8388608",
                   "--syscalls=ptrace,io_uring_setup,open_by_handle_at",
                   "--secret=api-key=/etc/agents/secrets/key", "--secret=token=cred:tok.1",
                   "--shared-state=/var/lib/agents/demo/state", NULL);
@@ -117,9 +117,12 @@ static void test_names(void) {
                 snprintf(opt, sizeof opt, "--name=%s", bad[i]);
                 CHECK_MSG(parse(NULL, opt, "--uid=1", "--workspace-size=8388608", NULL) < 0, "%s refused", opt);
         }
-        CHECK(agent_name_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 64 */
-        CHECK(agent_name_is_valid("Agent-1_x.y"));
-        CHECK(!secret_name_is_valid("..") && !secret_name_is_valid("a/b") && secret_name_is_valid("API_KEY"));
+        /* The definition rules (parse-value.h): 63 characters at most, lower case. */
+        CHECK(agent_name_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 63 */
+        CHECK(!agent_name_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 64 */
+        CHECK(!agent_name_is_valid("Agent-1_x.y"));
+        CHECK(!secret_name_is_valid("..") && !secret_name_is_valid("a/b") && !secret_name_is_valid("API_KEY") &&
+              secret_name_is_valid("api_key.v2"));
         CHECK(!credential_id_is_valid("") && !credential_id_is_valid("../x") && credential_id_is_valid("db.password"));
 }
 
