@@ -415,9 +415,9 @@ int verb_configure(int argc, char *argv[]) {
         r = configure_parse_argv(argc, argv, &a);
         if (r <= 0)
                 return r;
-        r = join_host_namespaces();
-        if (r < 0)
-                return r;
+        /* No join_host_namespaces() here: configure runs inside "agent-runtime
+         * start", in the unit's own mount namespace, which is exactly where
+         * systemd-nspawn is executed next; its mounts must stay there. */
         r = configure(&a);
         if (r < 0)
                 return log_error_errno(r, "Failed to configure agent %s: %m", a.name);
