@@ -558,9 +558,24 @@ static int run_job(sd_bus *bus, const char *method, const char *name, char **ret
 
 /* ---- the journal -------------------------------------------------------- */
 
+/* True if stdout is the journal (a service's output; systemd says so in
+ * $JOURNAL_STREAM=DEV:INODE): then printing a note would log it twice. */
+static bool stdout_is_journal(void) {
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+        int n = 0;
+
+        if (!e || sscanf(e, "%llu:%llu%n", &dev, &ino, &n) != 2 || e[n] != '\0')
+                return false;
+        if (fstat(STDOUT_FILENO, &st) < 0)
+                return false;
+        return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
+
 /* Writes MESSAGE to the journal as agentctl, attached to the agent's unit
  * (OBJECT_SYSTEMD_UNIT= is what "journalctl -u UNIT" shows for root's
- * messages), and to stdout. */
+ * messages), and to stdout unless that is the journal already. */
 static void journal_note(const char *name, const char *event, const char *message) {
         char unit[96];
 
@@ -572,7 +587,8 @@ static void journal_note(const char *name, const char *event, const char *messag
                                "AGENTCAGE_AGENT=%s", name,
                                "AGENTCAGE_EVENT=%s", event,
                                NULL);
-        printf("%s\n", message);
+        if (!stdout_is_journal())
+                printf("%s\n", message);
 }
 
 typedef struct JournalLine {

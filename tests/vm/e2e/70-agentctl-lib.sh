@@ -57,7 +57,7 @@ jq_is() {
                 _tap_result 0 "$1"
         else
                 _tap_result 1 "$1"
-                diag "jq $3: got '$got', expected '$4'"
+                diag "jq $3: got '$got', expected '$4'" "in: $(printf '%s' "$2" | head -c 1500)"
         fi
 }
 
