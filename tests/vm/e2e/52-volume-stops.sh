@@ -19,8 +19,11 @@ run_case() {
         reload
         forget_unit "$unit"
         if [ "$how" = exit ]; then
-                # It may end before systemd hears READY=1: do not wait for it.
-                check "$desc: the agent is started" systemctl start --no-block "$unit"
+                # It may end before systemd hears READY=1; --wait returns once
+                # the unit has ended again (ExecStopPost= included), with the
+                # agent's result as its status.
+                systemctl start --wait "$unit" >/dev/null 2>&1
+                check "$desc: the agent was started" systemctl show -p ExecMainStartTimestampMonotonic --value "$unit"
         else
                 check "$desc: the agent starts" systemctl start "$unit"
         fi
