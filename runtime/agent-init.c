@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* agent-init --uid=UID [--keep-caps=CAP,…] [--seccomp-filter=PATH] -- EXEC [ARGS…]
+/* agent-init --uid=UID [--keep-caps=CAP,…] [--seccomp-filter=PATH] [--chdir=DIR]
+ *            [--require-userns] [--notify] [--watchdog-usec=USEC]
+ *            [--health-interval-usec=USEC --health-retries=N --health-check=WORD…]
+ *            -- EXEC [ARGS…]
  *
  * The container's PID 1 (docs/DESIGN.md, "The runtime contract").
  * systemd-nspawn starts it as root of the container's user namespace with only
@@ -23,6 +26,18 @@
  *      the agent was killed by signal N) as soon as the agent is gone; the
  *      kernel then kills whatever is left in the PID namespace.
  *
+ * Monitoring (all optional): with --notify the agent gets NOTIFY_SOCKET
+ * pointing at an abstract socket of init's (the container has its own
+ * network namespace, so no one else can reach it); init relays READY=1 and
+ * STATUS= to systemd-nspawn, which only listens to the container's PID 1, and
+ * keeps WATCHDOG=1 to itself: without one within --watchdog-usec the agent is
+ * killed and init exits with EXIT_HEARTBEAT. --health-check runs the command
+ * every --health-interval-usec as a child of init, so with the agent's own
+ * uid, filter and AppArmor profile; after --health-retries failures in a row
+ * (non-zero exit, or still running at the next interval) the agent is killed
+ * and init exits with EXIT_UNHEALTHY. Either way systemd sees a failure and
+ * its restart policy decides what happens next.
+ *
  * Everything after step 3 runs under the agent's own filter, so init needs
  * only: rt_sigprocmask, rt_sigtimedwait, rt_sigaction, wait4, kill, clone,
  * execve, openat, write, close, exit_group.
@@ -39,13 +54,20 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -107,10 +129,43 @@ static const struct {
 
 static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 };
 
+/* Exit codes of init when it ends the agent itself (see the top). */
+#define EXIT_HEARTBEAT 3
+#define EXIT_UNHEALTHY 4
+
+/* Abstract socket name the agent sends sd_notify messages to. */
+#define NOTIFY_NAME "agentcage/notify"
+#define HEALTH_ARGS_MAX 64
+
 static uid_t arg_uid = (uid_t) -1;
 static uint64_t arg_keep_caps = 0;
 static const char *arg_filter = SECCOMP_FILTER_DEFAULT;
+static const char *arg_chdir = NULL;
+static bool arg_require_userns = false;
+static bool arg_notify = false;
+static uint64_t arg_watchdog_usec = 0;
+static uint64_t arg_health_interval_usec = 0;
+static uint64_t arg_health_retries = 0;
+static char *arg_health[HEALTH_ARGS_MAX + 1];
+static size_t arg_n_health = 0;
 static char **arg_exec = NULL;
+
+/* Strict decimal: no sign, no leading zeros, within [min, max]. */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (!s || s[0] < '0' || s[0] > '9' || (s[0] == '0' && s[1] != '\0'))
+                return -EINVAL;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t) (*s - '0')) / 10)
+                        return -EINVAL;
+                v = v * 10 + (uint64_t) (*s - '0');
+        }
+        if (v < min || v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
 
 static int parse_uid(const char *s, uid_t *ret) {
         unsigned long v;
@@ -161,15 +216,26 @@ static int parse_caps(const char *s, uint64_t *ret) {
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_UID = 0x100, ARG_KEEP_CAPS, ARG_FILTER };
+        enum {
+                ARG_UID = 0x100, ARG_KEEP_CAPS, ARG_FILTER, ARG_CHDIR, ARG_REQUIRE_USERNS, ARG_NOTIFY,
+                ARG_WATCHDOG, ARG_HEALTH_INTERVAL, ARG_HEALTH_RETRIES, ARG_HEALTH_CHECK,
+        };
         static const struct option options[] = {
-                { "help",           no_argument,       NULL, 'h'           },
-                { "uid",            required_argument, NULL, ARG_UID       },
-                { "keep-caps",      required_argument, NULL, ARG_KEEP_CAPS },
-                { "seccomp-filter", required_argument, NULL, ARG_FILTER    },
+                { "help",                 no_argument,       NULL, 'h'                 },
+                { "uid",                  required_argument, NULL, ARG_UID             },
+                { "keep-caps",            required_argument, NULL, ARG_KEEP_CAPS       },
+                { "seccomp-filter",       required_argument, NULL, ARG_FILTER          },
+                { "chdir",                required_argument, NULL, ARG_CHDIR           },
+                { "require-userns",       no_argument,       NULL, ARG_REQUIRE_USERNS  },
+                { "notify",               no_argument,       NULL, ARG_NOTIFY          },
+                { "watchdog-usec",        required_argument, NULL, ARG_WATCHDOG        },
+                { "health-interval-usec", required_argument, NULL, ARG_HEALTH_INTERVAL },
+                { "health-retries",       required_argument, NULL, ARG_HEALTH_RETRIES  },
+                { "health-check",         required_argument, NULL, ARG_HEALTH_CHECK    },
                 {}
         };
         bool have_caps = false, have_filter = false;
+        uint64_t v;
         int c, r;
 
         opterr = 0;
@@ -203,6 +269,37 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_filter = optarg;
                         have_filter = true;
                         break;
+                case ARG_CHDIR:
+                        if (arg_chdir || optarg[0] != '/')
+                                return log_error_errno(-EINVAL, "--chdir= must be given once, as an absolute path.");
+                        arg_chdir = optarg;
+                        break;
+                case ARG_REQUIRE_USERNS:
+                        arg_require_userns = true;
+                        break;
+                case ARG_NOTIFY:
+                        arg_notify = true;
+                        break;
+                case ARG_WATCHDOG:
+                        if (arg_watchdog_usec || parse_u64(optarg, 1000000, UINT64_C(86400000000), &v) < 0)
+                                return log_error_errno(-EINVAL, "Invalid or repeated --watchdog-usec=%s.", optarg);
+                        arg_watchdog_usec = v;
+                        break;
+                case ARG_HEALTH_INTERVAL:
+                        if (arg_health_interval_usec || parse_u64(optarg, 1000000, UINT64_C(86400000000), &v) < 0)
+                                return log_error_errno(-EINVAL, "Invalid or repeated --health-interval-usec=%s.", optarg);
+                        arg_health_interval_usec = v;
+                        break;
+                case ARG_HEALTH_RETRIES:
+                        if (arg_health_retries || parse_u64(optarg, 1, 100, &v) < 0)
+                                return log_error_errno(-EINVAL, "Invalid or repeated --health-retries=%s.", optarg);
+                        arg_health_retries = v;
+                        break;
+                case ARG_HEALTH_CHECK:
+                        if (arg_n_health >= HEALTH_ARGS_MAX)
+                                return log_error_errno(-E2BIG, "More than %d --health-check= words.", HEALTH_ARGS_MAX);
+                        arg_health[arg_n_health++] = optarg;
+                        break;
                 case '?':
                         return log_error_errno(-EINVAL, "Unknown option or missing argument: %s", argv[optind - 1]);
                 default:
@@ -211,6 +308,12 @@ static int parse_argv(int argc, char *argv[]) {
 
         if (arg_uid == (uid_t) -1)
                 return log_error_errno(-EINVAL, "--uid= is required.");
+        if (arg_watchdog_usec && !arg_notify)
+                return log_error_errno(-EINVAL, "--watchdog-usec= needs --notify.");
+        if ((arg_n_health > 0) != (arg_health_interval_usec > 0 && arg_health_retries > 0) ||
+            (arg_n_health > 0 && arg_health[0][0] != '/'))
+                return log_error_errno(-EINVAL, "--health-check= (an absolute path, then arguments) goes with "
+                                                "--health-interval-usec= and --health-retries=.");
         if (optind <= 1 || !streq(argv[optind - 1], "--"))
                 return log_error_errno(-EINVAL, "Expected '--' before the agent's command line.");
         if (optind >= argc)
@@ -353,7 +456,7 @@ static int apparmor_set_exec_profile(void) {
         return r;
 }
 
-_noreturn_ static void run_child(int apparmor, const sigset_t *saved_mask) {
+_noreturn_ static void exec_child(char **argv, int apparmor, const sigset_t *saved_mask) {
         int r;
 
         if (apparmor > 0) {
@@ -374,9 +477,63 @@ _noreturn_ static void run_child(int apparmor, const sigset_t *saved_mask) {
                 _exit(126);
         }
 
-        execv(arg_exec[0], arg_exec);
-        log_error_errno(negative_errno(), "Failed to execute %s: %m", arg_exec[0]);
+        execv(argv[0], argv);
+        log_error_errno(negative_errno(), "Failed to execute %s: %m", argv[0]);
         _exit(errno == ENOENT ? 127 : 126);
+}
+
+/* True when we are in a user namespace that maps less than the whole id
+ * space: the agent must never run with the host's uids. */
+static int in_user_namespace(void) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/uid_map", "re");
+        unsigned long inner, outer, count;
+
+        if (!f)
+                return negative_errno();
+        if (fscanf(f, "%lu %lu %lu", &inner, &outer, &count) != 3)
+                return -EBADMSG;
+        return !(inner == 0 && outer == 0 && count == 4294967295UL);
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Connects a datagram socket to the sd_notify socket at path ("@name" is
+ * abstract). Done while init is still the container's root: nspawn's socket
+ * is not writable for the agent's uid, and a connected socket keeps working. */
+static int notify_connect(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        size_t len = strlen(path);
+        _cleanup_close_ int fd = -EBADF;
+
+        if (len == 0 || len >= sizeof sa.sun_path)
+                return -EINVAL;
+        memcpy(sa.sun_path, path, len);
+        if (path[0] == '@')
+                sa.sun_path[0] = '\0';
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return negative_errno();
+        if (connect(fd, (struct sockaddr *) &sa, (socklen_t) (offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+                return negative_errno();
+        return TAKE_FD(fd);
+}
+
+static int notify_listen(void) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -EBADF;
+
+        memcpy(sa.sun_path + 1, NOTIFY_NAME, strlen(NOTIFY_NAME));
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return negative_errno();
+        if (bind(fd, (struct sockaddr *) &sa,
+                 (socklen_t) (offsetof(struct sockaddr_un, sun_path) + 1 + strlen(NOTIFY_NAME))) < 0)
+                return negative_errno();
+        return TAKE_FD(fd);
 }
 
 static int exit_code_of(int status) {
@@ -387,39 +544,147 @@ static int exit_code_of(int status) {
         return 255;
 }
 
-/* PID 1's loop. Returns the exit code for init. */
-static int supervise(pid_t agent, const sigset_t *mask) {
-        for (;;) {
-                siginfo_t si;
-                int sig;
+typedef struct Supervisor {
+        pid_t agent;
+        int signal_fd;
+        int notify_fd;          /* from the agent, or -1 */
+        int upstream_fd;        /* to systemd-nspawn, or -1 */
+        uint64_t watchdog_deadline;
+        pid_t health_pid;
+        uint64_t health_next;
+        uint64_t health_failures;
+        int verdict;            /* exit code once init decided to end the agent, else -1 */
+} Supervisor;
 
-                sig = sigwaitinfo(mask, &si);
-                if (sig < 0) {
+_noreturn_ static void exec_child(char **argv, int apparmor, const sigset_t *saved_mask);
+
+static void end_agent(Supervisor *s, int verdict) {
+        if (s->verdict >= 0)
+                return;
+        s->verdict = verdict;
+        (void) kill(s->agent, SIGKILL);
+}
+
+/* One datagram from the agent: relay what systemd should see, keep the
+ * heartbeat. Only the state lines we know are passed on. */
+static void handle_notify(Supervisor *s) {
+        char buf[4096];
+        ssize_t n = recv(s->notify_fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+
+        if (n <= 0)
+                return;
+        buf[n] = '\0';
+        for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (streq(line, "WATCHDOG=1")) {
+                        if (arg_watchdog_usec)
+                                s->watchdog_deadline = now_usec() + arg_watchdog_usec;
+                } else if ((streq(line, "READY=1") || strncmp(line, "STATUS=", 7) == 0) && s->upstream_fd >= 0) {
+                        if (send(s->upstream_fd, line, strlen(line), MSG_NOSIGNAL) < 0)
+                                log_warning_errno(negative_errno(), "Failed to pass %s on to systemd-nspawn: %m",
+                                                  streq(line, "READY=1") ? "READY=1" : "STATUS=");
+                }
+        }
+}
+
+static void health_tick(Supervisor *s, int apparmor, const sigset_t *saved_mask) {
+        uint64_t now = now_usec();
+
+        if (s->health_pid > 0) {
+                /* Still running at the next interval: that is a failure too. */
+                log_warning("Health check still running after %" PRIu64 "s, killing it.",
+                            arg_health_interval_usec / 1000000);
+                (void) kill(s->health_pid, SIGKILL);
+                return; /* counted when reaped */
+        }
+        s->health_pid = fork();
+        if (s->health_pid < 0) {
+                log_warning_errno(negative_errno(), "Failed to fork the health check: %m");
+                s->health_pid = 0;
+                return;
+        }
+        if (s->health_pid == 0)
+                exec_child(arg_health, apparmor, saved_mask);
+        s->health_next = now + arg_health_interval_usec;
+}
+
+static void health_result(Supervisor *s, int status) {
+        s->health_pid = 0;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                s->health_failures = 0;
+                return;
+        }
+        s->health_failures++;
+        log_warning("Health check failed (%s %d), %" PRIu64 " of %" PRIu64 " in a row.",
+                    WIFEXITED(status) ? "exit status" : "signal",
+                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), s->health_failures,
+                    arg_health_retries);
+        if (s->health_failures >= arg_health_retries) {
+                log_error("The agent failed %" PRIu64 " health checks in a row; ending it.", s->health_failures);
+                end_agent(s, EXIT_UNHEALTHY);
+        }
+}
+
+/* PID 1's loop. Returns the exit code for init. */
+static int supervise(Supervisor *s, int apparmor, const sigset_t *saved_mask) {
+        for (;;) {
+                struct pollfd p[2] = {
+                        { .fd = s->signal_fd, .events = POLLIN },
+                        { .fd = s->notify_fd, .events = POLLIN },
+                };
+                uint64_t now = now_usec(), next = UINT64_MAX;
+                int timeout_ms;
+
+                if (s->verdict < 0 && s->watchdog_deadline) {
+                        if (now >= s->watchdog_deadline) {
+                                log_error("The agent missed its heartbeat: no WATCHDOG=1 within %" PRIu64 "s; ending it.",
+                                          arg_watchdog_usec / 1000000);
+                                end_agent(s, EXIT_HEARTBEAT);
+                        } else
+                                next = s->watchdog_deadline;
+                }
+                if (s->verdict < 0 && arg_n_health > 0) {
+                        if (now >= s->health_next)
+                                health_tick(s, apparmor, saved_mask);
+                        next = MIN(next, s->health_next);
+                }
+                timeout_ms = next == UINT64_MAX ? -1 : (int) MIN((next - MIN(next, now_usec())) / 1000 + 1, 60000U);
+
+                if (poll(p, s->notify_fd >= 0 ? 2 : 1, timeout_ms) < 0) {
                         if (errno == EINTR)
                                 continue;
-                        log_error_errno(negative_errno(), "Failed to wait for signals: %m");
-                        (void) kill(agent, SIGKILL);
+                        log_error_errno(negative_errno(), "Failed to wait for events: %m");
+                        (void) kill(s->agent, SIGKILL);
                         return 255;
                 }
+                if (s->notify_fd >= 0 && (p[1].revents & POLLIN))
+                        handle_notify(s);
+                if (!(p[0].revents & POLLIN))
+                        continue;
 
-                if (sig != SIGCHLD) {
+                struct signalfd_siginfo si;
+                if (read(s->signal_fd, &si, sizeof si) != (ssize_t) sizeof si)
+                        continue;
+
+                if (si.ssi_signo != SIGCHLD) {
                         /* The agent decides what the signal means; if it is
                          * already gone the next SIGCHLD ends us anyway. */
-                        if (kill(agent, sig) < 0 && errno != ESRCH)
-                                log_warning("Failed to forward signal %d to the agent: %m", sig);
+                        if (kill(s->agent, (int) si.ssi_signo) < 0 && errno != ESRCH)
+                                log_warning("Failed to forward signal %u to the agent: %m", si.ssi_signo);
                         continue;
                 }
 
                 /* SIGCHLD coalesces: reap everything that is ready. */
                 for (;;) {
                         int status;
-                        pid_t p = waitpid(-1, &status, WNOHANG);
-                        if (p < 0 && errno == EINTR)
+                        pid_t pid = waitpid(-1, &status, WNOHANG);
+                        if (pid < 0 && errno == EINTR)
                                 continue;
-                        if (p <= 0)
+                        if (pid <= 0)
                                 break; /* nothing more now, or no children */
-                        if (p == agent && (WIFEXITED(status) || WIFSIGNALED(status)))
-                                return exit_code_of(status);
+                        if (pid == s->health_pid && (WIFEXITED(status) || WIFSIGNALED(status)))
+                                health_result(s, status);
+                        else if (pid == s->agent && (WIFEXITED(status) || WIFSIGNALED(status)))
+                                return s->verdict >= 0 ? s->verdict : exit_code_of(status);
                 }
         }
 }
@@ -442,6 +707,39 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
 
+        if (arg_require_userns) {
+                r = in_user_namespace();
+                if (r <= 0) {
+                        log_error_errno(r < 0 ? r : -EPERM, "Refusing to start the agent outside a user namespace%s",
+                                        r < 0 ? ": %m" : ".");
+                        return 1;
+                }
+        }
+
+        Supervisor sup = { .signal_fd = -EBADF, .notify_fd = -EBADF, .upstream_fd = -EBADF, .verdict = -1 };
+        if (arg_notify) {
+                const char *upstream = getenv("NOTIFY_SOCKET");
+
+                /* nspawn's socket is only writable for the container's root:
+                 * connect now, while we are that. */
+                if (upstream) {
+                        sup.upstream_fd = notify_connect(upstream);
+                        if (sup.upstream_fd < 0)
+                                log_warning_errno(sup.upstream_fd, "Failed to connect to %s, readiness is not passed on: %m",
+                                                  upstream);
+                }
+                sup.notify_fd = notify_listen();
+                if (sup.notify_fd < 0) {
+                        log_error_errno(sup.notify_fd, "Failed to create the agent's notify socket: %m");
+                        return 1;
+                }
+                if (setenv("NOTIFY_SOCKET", "@" NOTIFY_NAME, 1) < 0) {
+                        log_oom();
+                        return 1;
+                }
+        } else
+                (void) unsetenv("NOTIFY_SOCKET");
+
         /* Outside a PID namespace (tests) orphans would go elsewhere; as PID 1
          * this changes nothing. */
         if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
@@ -461,6 +759,13 @@ int main(int argc, char *argv[]) {
 
         if (drop_privileges(arg_uid, arg_keep_caps) < 0)
                 return 1;
+
+        /* Only now: the working directory (the workspace) belongs to the
+         * agent's uid, and the container's root has no right to enter it. */
+        if (arg_chdir && chdir(arg_chdir) < 0) {
+                log_error_errno(negative_errno(), "Failed to change to the working directory %s: %m", arg_chdir);
+                return 1;
+        }
 
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
                 log_error_errno(negative_errno(), "Failed to set no-new-privileges: %m");
@@ -489,13 +794,24 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
 
+        sup.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+        if (sup.signal_fd < 0) {
+                log_error_errno(negative_errno(), "Failed to create a signalfd: %m");
+                return 1;
+        }
+
         agent = fork();
         if (agent < 0) {
                 log_error_errno(negative_errno(), "Failed to fork the agent: %m");
                 return 1;
         }
         if (agent == 0)
-                run_child(apparmor, &saved_mask);
+                exec_child(arg_exec, apparmor, &saved_mask);
 
-        return supervise(agent, &mask);
+        sup.agent = agent;
+        if (arg_watchdog_usec)
+                sup.watchdog_deadline = now_usec() + arg_watchdog_usec;
+        if (arg_n_health > 0)
+                sup.health_next = now_usec() + arg_health_interval_usec;
+        return supervise(&sup, apparmor, &saved_mask);
 }

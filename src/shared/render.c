@@ -192,7 +192,7 @@ static const char *drop_capability_list(bool keep_net_bind) {
 
 static int emit_start(const Agent *a, Buffer *b) {
         const char *state = AGENT_STATE_ROOT "/";
-        char uid[21];
+        char uid[21], wd[21], hi[21], hr[21];
         ArgList l = {};
 
         args_add(&l, AGENT_RUNTIME_PATH);
@@ -222,13 +222,19 @@ static int emit_start(const Agent *a, Buffer *b) {
         args_add(&l, "--bind-ro=", state, a->name, "/seccomp.bpf:/run/agentcage/seccomp.bpf");
         if (a->shared_state)
                 args_add(&l, "--bind=", a->shared_state, ":/shared");
-        args_add(&l, "--chdir=", a->working_directory);
         args_add(&l, "--console=pipe");
+        if (a->notify)
+                args_add(&l, "--notify-ready=yes");
         args_add(&l, "--settings=no");
         args_add(&l, "--link-journal=no");
         args_add(&l, "--resolv-conf=off");
         args_add(&l, "--timezone=off");
         args_add(&l, "--kill-signal=SIGTERM");
+        /* nspawn would say HOME=/root and USER=root; the definition's own
+         * Environment= comes after and wins. */
+        args_add(&l, "--setenv=HOME=", a->working_directory);
+        args_add(&l, "--setenv=USER=agent");
+        args_add(&l, "--setenv=LOGNAME=agent");
         for (char **e = a->environment; e && *e; e++)
                 args_add(&l, "--setenv=", *e);
         args_add(&l, "--");
@@ -236,6 +242,19 @@ static int emit_start(const Agent *a, Buffer *b) {
         args_add(&l, "--uid=", u64_str(a->user, uid));
         if (a->cap_net_bind_service)
                 args_add(&l, "--keep-caps=CAP_NET_BIND_SERVICE");
+        args_add(&l, "--require-userns");
+        /* After the uid change: the workspace belongs to the agent's uid. */
+        args_add(&l, "--chdir=", a->working_directory);
+        if (a->notify)
+                args_add(&l, "--notify");
+        if (a->watchdog_usec > 0)
+                args_add(&l, "--watchdog-usec=", u64_str(a->watchdog_usec, wd));
+        if (a->health_check) {
+                args_add(&l, "--health-interval-usec=", u64_str(a->health_interval_usec, hi));
+                args_add(&l, "--health-retries=", u64_str(a->health_retries, hr));
+                for (char **w = a->health_check; *w; w++)
+                        args_add(&l, "--health-check=", *w);
+        }
         args_add(&l, "--");
         for (char **w = a->exec; *w; w++)
                 args_add(&l, *w);
