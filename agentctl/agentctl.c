@@ -857,12 +857,24 @@ typedef struct Workspace {
         uint64_t size, used, available;
 } Workspace;
 
-static Workspace workspace_get(const char *name) {
-        _cleanup_free_ char *path = NULL;
+/* The workspace is mounted inside the unit's own mount namespace (see
+ * docs/DESIGN.md), invisible from the host's: it is looked at through the
+ * root of the unit's main process (systemd-nspawn, still in that namespace).
+ * Only a mount point counts; the bare directory on /run would report /run. */
+static Workspace workspace_get(const char *name, uint32_t main_pid) {
+        _cleanup_free_ char *path = NULL, *parent = NULL;
         struct statvfs sv;
+        struct stat st, pst;
         Workspace w = {};
 
-        if (asprintf(&path, "%s/%s/workspace", AGENT_STATE_ROOT, name) < 0 || statvfs(path, &sv) < 0)
+        if (main_pid == 0)
+                return w;
+        if (asprintf(&parent, "/proc/%" PRIu32 "/root%s/%s", main_pid, AGENT_STATE_ROOT, name) < 0 ||
+            asprintf(&path, "%s/workspace", parent) < 0)
+                return w;
+        if (stat(path, &st) < 0 || stat(parent, &pst) < 0 || st.st_dev == pst.st_dev)
+                return w;
+        if (statvfs(path, &sv) < 0)
                 return w;
         w.found = true;
         w.size = (uint64_t) sv.f_blocks * sv.f_frsize;
@@ -895,7 +907,7 @@ static int verb_status(Ctl *c, char **args) {
         if (r != EXIT_OK)
                 goto out;
         peak = unit_running(&row.unit) ? memory_peak(row.unit.control_group) : CTL_UNSET;
-        w = workspace_get(s->name);
+        w = workspace_get(s->name, unit_running(&row.unit) ? row.unit.main_pid : 0);
         jr = journal_tail(s->name, JOURNAL_LINES, &lines, &n_lines);
         unitname(unit, sizeof unit, s->name);
 
