@@ -100,4 +100,7 @@ else
 fi
 check_output "agentctl list shows it, stopped" '^e2e-ctl-pre +inactive/dead ' agentctl list
 check_output "agentctl list --names shows it" '^e2e-ctl-pre$' agentctl list --names
+check "the reaper service runs in its sandbox (also before any agent ran)" \
+        systemctl start agentcage-reaper.service
+check_output "… and succeeds" '^Result=success$' systemctl show -p Result agentcage-reaper.service
 finish
