@@ -415,9 +415,14 @@ int verb_configure(int argc, char *argv[]) {
         r = configure_parse_argv(argc, argv, &a);
         if (r <= 0)
                 return r;
-        /* No join_host_namespaces() here: configure runs inside "agent-runtime
+        /* Not the mount namespace: configure runs inside "agent-runtime
          * start", in the unit's own mount namespace, which is exactly where
-         * systemd-nspawn is executed next; its mounts must stay there. */
+         * systemd-nspawn is executed next; its mounts must stay there. But the
+         * IPC namespace: with PrivateIPC= libdevmapper's udev cookies would
+         * never be completed by udev and every dm-crypt step would hang. */
+        r = join_host_namespaces(/* mount= */ false);
+        if (r < 0)
+                return r;
         r = configure(&a);
         if (r < 0)
                 return log_error_errno(r, "Failed to configure agent %s: %m", a.name);

@@ -75,14 +75,15 @@ int path_is_mount_point(const char *path);
  * lazily (MNT_DETACH) as a last resort, with a warning. */
 int umount_recursive(const char *path, const char *what);
 
-/* Moves this process into PID 1's mount and IPC namespaces when it runs as
- * part of a systemd unit ($INVOCATION_ID set) and sits in other ones. Even a
+/* Moves this process into PID 1's IPC namespace, and with MOUNT also into
+ * its mount namespace, when it runs as part of a systemd unit ($INVOCATION_ID
+ * set) and sits in other ones. Even a
  * '+' command of a unit with PrivateMounts=/PrivateTmp=/PrivateIPC= gets its
  * own mount and IPC namespace from systemd 252: mounts made there would
  * never reach the host (nor the namespace systemd-nspawn starts in later),
  * and libdevmapper's udev cookies (SysV semaphores) would never be released
  * by udev, hanging every dm operation. Logs; returns 0 or -errno. */
-int join_host_namespaces(void);
+int join_host_namespaces(bool mount);
 
 /* --- user namespace ----------------------------------------------------- */
 

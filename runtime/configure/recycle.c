@@ -199,7 +199,7 @@ int verb_recycle(int argc, char *argv[]) {
         r = parse_argv(argc, argv, &name);
         if (r <= 0)
                 return r;
-        r = join_host_namespaces();
+        r = join_host_namespaces(/* mount= */ true);
         if (r < 0)
                 return r;
 

@@ -200,7 +200,7 @@ static int same_namespace_as_pid1(const char *type) {
         return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-int join_host_namespaces(void) {
+int join_host_namespaces(bool mount) {
         static const struct {
                 const char *type;
                 int flag;
@@ -219,6 +219,9 @@ int join_host_namespaces(void) {
                 _cleanup_close_ int fd = -EBADF;
                 char p[64];
 
+                if (ns[i].flag == CLONE_NEWNS && !mount)
+                        continue;
+
                 r = same_namespace_as_pid1(ns[i].type);
                 if (r < 0)
                         return log_error_errno(r, "Failed to compare our %s namespace with PID 1's: %m", ns[i].type);
@@ -230,7 +233,11 @@ int join_host_namespaces(void) {
                 if (fd < 0)
                         return log_error_errno(negative_errno(), "Failed to open %s: %m", p);
                 if (setns(fd, ns[i].flag) < 0)
-                        return log_error_errno(negative_errno(), "Failed to join the host's %s namespace: %m", ns[i].type);
+                        return log_error_errno(negative_errno(),
+                                               "Failed to join the host's %s namespace (%s): %m", ns[i].type,
+                                               ns[i].flag == CLONE_NEWIPC ?
+                                               "libdevmapper talks to udev through SysV semaphores there" :
+                                               "the mounts must be made where systemd-nspawn sees them");
                 log_debug("Joined the host's %s namespace.", ns[i].type);
         }
         return 0;
