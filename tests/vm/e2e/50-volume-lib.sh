@@ -75,6 +75,28 @@ wait_file() {
         return 1
 }
 
+# in_unit UNIT CMD…: runs CMD in the mount namespace of UNIT's main process
+# (systemd-nspawn, exec'd by "agent-runtime start"), where the image, the
+# workspace, the secrets and /tmp are mounted; the host does not see them.
+in_unit() {
+        local pid
+        pid=$(systemctl show -p MainPID --value "$1")
+        shift
+        [ "${pid:-0}" -gt 0 ] || { echo "no main process"; return 1; }
+        nsenter -t "$pid" -m -- "$@"
+}
+
+# wait_in_unit UNIT PATH [SECONDS]: waits until PATH exists in UNIT's mounts.
+wait_in_unit() {
+        local i
+        for ((i = 0; i < ${3:-120} * 2; i++)); do
+                in_unit "$1" test -e "$2" 2>/dev/null && return 0
+                sleep 0.5
+        done
+        echo "$2 did not appear in $1's mount namespace"
+        return 1
+}
+
 # status_of UNIT: `systemctl status` as an operator sees it (exit status 0).
 status_of() { systemctl status --no-pager --full -n 40 "$1" 2>&1 | tr -d '\r'; true; }
 
@@ -92,7 +114,7 @@ unit=agent@$name.service
 write_volume_agent "$name" "--interval=1"
 reload
 check "an agent with a workspace starts" systemctl start "$unit" || diag "$(status_of "$unit")"
-check "it writes into /workspace" wait_file "$RUNTIME_DIR/$name/workspace/demo-agent.log" 60
+check "it writes into /workspace" wait_in_unit "$unit" "$RUNTIME_DIR/$name/workspace/demo-agent.log" 60
 forget_unit "$unit"
 check "after stop nothing is left" nothing_left "$name"
 finish

@@ -37,22 +37,22 @@ cursor=$(journal_cursor)
 check "the agent starts" systemctl start "$unit" || diag "$(status_of "$unit")"
 ws=$RUNTIME_DIR/$name/workspace
 sec=$RUNTIME_DIR/$name/secrets
-check "the agent writes to its workspace" wait_file "$ws/demo-agent.log" 60
+check "the agent writes to its workspace" wait_in_unit "$unit" "$ws/demo-agent.log" 60
 sleep 2
 
 # --- the mapping ------------------------------------------------------------------
 check_output "dmsetup ls shows the mapping" "^agentcage-$name[[:space:]]" dmsetup ls
 check_output "it is dm-crypt with aes-xts-plain64" " crypt aes-xts-plain64 " dmsetup table "agentcage-$name"
 check_output "the workspace is mounted nosuid,nodev,noexec" \
-        "(^|,)nosuid,nodev,noexec(,|$)" findmnt -n -o OPTIONS --mountpoint "$ws"
+        "(^|,)nosuid,nodev,noexec(,|$)" in_unit "$unit" findmnt -n -o OPTIONS --mountpoint "$ws"
 check_output "the workspace is ext4 on the mapping" "^/dev/mapper/agentcage-$name ext4$|^/dev/dm-[0-9]+ ext4$" \
-        findmnt -n -o SOURCE,FSTYPE --mountpoint "$ws"
+        in_unit "$unit" findmnt -n -o SOURCE,FSTYPE --mountpoint "$ws"
 loop=$(loop_devices_of "$name")
 check "one loop device is backed by the agent's memfd" test "$(printf '%s' "$loop" | grep -c .)" -eq 1
 
 # --- plaintext above, ciphertext below ------------------------------------------------
-sync
-check_output "the agent wrote its lines" "^$sentinel [0-9]+" cat "$ws/demo-agent.log"
+in_unit "$unit" sync
+check_output "the agent wrote its lines" "^$sentinel [0-9]+" in_unit "$unit" cat "$ws/demo-agent.log"
 check "control: the lines are readable through the mapping" \
         grep -q -a -F "$sentinel" "/dev/mapper/agentcage-$name"
 if [ -n "$loop" ]; then
@@ -80,12 +80,12 @@ fi
 # --- secrets -----------------------------------------------------------------------------
 base=$(sed -n 's/^AGENTCAGE_USERNS=\([0-9]*\):65536$/\1/p' "$RUNTIME_DIR/$name/runtime.env" 2>/dev/null)
 owner=$((${base:-0} + 65534))
-check_output "the secrets are a ramfs" "^ramfs$" findmnt -n -o FSTYPE --mountpoint "$sec"
-check_output "the secrets directory is 0500, owned by the agent" "^500 $owner$" stat -c '%a %u' "$sec"
-check_output "the file secret is 0400, owned by the agent" "^400 $owner $owner$" stat -c '%a %u %g' "$sec/token"
-check_output "the credential is 0400, owned by the agent" "^400 $owner $owner$" stat -c '%a %u %g' "$sec/cred"
-check_output "the file secret is the source's content" "^$secret_value\$" cat "$sec/token"
-check_output "the credential arrived (configure sees \$CREDENTIALS_DIRECTORY)" "^$cred_value\$" cat "$sec/cred"
+check_output "the secrets are a ramfs" "^ramfs$" in_unit "$unit" findmnt -n -o FSTYPE --mountpoint "$sec"
+check_output "the secrets directory is 0500, owned by the agent" "^500 $owner$" in_unit "$unit" stat -c '%a %u' "$sec"
+check_output "the file secret is 0400, owned by the agent" "^400 $owner $owner$" in_unit "$unit" stat -c '%a %u %g' "$sec/token"
+check_output "the credential is 0400, owned by the agent" "^400 $owner $owner$" in_unit "$unit" stat -c '%a %u %g' "$sec/cred"
+check_output "the file secret is the source's content" "^$secret_value\$" in_unit "$unit" cat "$sec/token"
+check_output "the credential arrived (configure sees \$CREDENTIALS_DIRECTORY)" "^$cred_value\$" in_unit "$unit" cat "$sec/cred"
 check "no secret value in the journal" \
         bash -c "! journalctl -b --no-pager -o cat | grep -q -F -e '$secret_value' -e '$cred_value'"
 
@@ -93,7 +93,7 @@ check "no secret value in the journal" \
 check_output "runtime.env carries the leased range" '^AGENTCAGE_USERNS=[0-9]+:65536$' cat "$RUNTIME_DIR/$name/runtime.env"
 check "the range is at or above 0x70000000" test "${base:-0}" -ge $((0x70000000))
 check "the lease file names the agent" test -n "$(lease_of "$name")"
-check_output "host-side, the agent's files belong to BASE+65534" "^$owner$" stat -c %u "$ws/demo-agent.log"
+check_output "host-side, the agent's files belong to BASE+65534" "^$owner$" in_unit "$unit" stat -c %u "$ws/demo-agent.log"
 
 # --- and gone ------------------------------------------------------------------------------
 forget_unit "$unit"

@@ -36,10 +36,10 @@ run_case() {
                 check_output "$desc: systemd says the time ran out" "timeout" \
                         systemctl show -p Result --value "$unit" ;;
         stop)
-                check "$desc: the workspace is in use" wait_file "$RUNTIME_DIR/$name/workspace/demo-agent.log" 60
+                check "$desc: the workspace is in use" wait_in_unit "$unit" "$RUNTIME_DIR/$name/workspace/demo-agent.log" 60
                 check "$desc: systemctl stop" systemctl stop "$unit" ;;
         kill)
-                check "$desc: the workspace is in use" wait_file "$RUNTIME_DIR/$name/workspace/demo-agent.log" 60
+                check "$desc: the workspace is in use" wait_in_unit "$unit" "$RUNTIME_DIR/$name/workspace/demo-agent.log" 60
                 check "$desc: systemctl kill -s KILL" systemctl kill -s KILL "$unit"
                 check "$desc: the unit ends" wait_state "$unit" "inactive|failed" 120 ;;
         esac

@@ -19,7 +19,7 @@ shmem_kb() { awk '$1 == "Shmem:" { print $2 }' /proc/meminfo; }
 loops_bound() { grep -l . /sys/block/loop*/loop/backing_file 2>/dev/null | wc -l; }
 
 # one warm-up cycle, so that first-time costs (modules, caches) are not counted
-systemctl start "$unit" && wait_file "$RUNTIME_DIR/$name/workspace/demo-agent.log" 60 >/dev/null
+systemctl start "$unit" && wait_in_unit "$unit" "$RUNTIME_DIR/$name/workspace/demo-agent.log" 60 >/dev/null
 forget_unit "$unit"
 shmem0=$(shmem_kb)
 loops0=$(loops_bound)
@@ -28,7 +28,7 @@ fail_start=0 fail_ready=0 fail_clean=0 first_left=
 t0=$(date +%s)
 for ((i = 1; i <= cycles; i++)); do
         systemctl start "$unit" || fail_start=$((fail_start + 1))
-        wait_file "$RUNTIME_DIR/$name/workspace/demo-agent.log" 60 >/dev/null || fail_ready=$((fail_ready + 1))
+        wait_in_unit "$unit" "$RUNTIME_DIR/$name/workspace/demo-agent.log" 60 >/dev/null || fail_ready=$((fail_ready + 1))
         systemctl stop "$unit"
         if ! left=$(nothing_left "$name"); then
                 fail_clean=$((fail_clean + 1))
