@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent-service-template.h"
 #include "config.h"
@@ -277,19 +279,27 @@ static int emit_recycle(const Agent *a, Buffer *b) {
         return l.failed ? -ENOMEM : 0;
 }
 
+/* Where sealed credentials live; tests point it elsewhere. */
+static const char *credstore_encrypted(void) {
+        const char *e = getenv("AGENTCAGE_CREDSTORE_ENCRYPTED");
+        return e && e[0] == '/' ? e : "/etc/credstore.encrypted";
+}
+
 static int emit_credentials(const Agent *a, Buffer *b) {
         for (size_t i = 0; i < a->n_secrets; i++) {
+                char path[PATH_MAX];
                 const char *id;
 
                 if (strncmp(a->secrets[i].source, "cred:", 5) != 0)
                         continue;
                 id = a->secrets[i].source + 5;
-                /* Looked up in /etc/credstore (plain) and /etc/credstore.encrypted
-                 * (sealed); agent-runtime configure refuses the start when neither
-                 * had it. */
-                buffer_puts(b, "LoadCredential=");
-                render_unit_value(b, id);
-                buffer_puts(b, "\nLoadCredentialEncrypted=");
+                /* One directive per credential: given both, systemd lets the
+                 * second replace the first, and decrypting a plain one fails.
+                 * A sealed credential is one that exists in the encrypted
+                 * store when the units are generated; agent-runtime refuses
+                 * the start when the credential is missing altogether. */
+                (void) snprintf(path, sizeof path, "%s/%s", credstore_encrypted(), id);
+                buffer_puts(b, access(path, F_OK) >= 0 ? "LoadCredentialEncrypted=" : "LoadCredential=");
                 render_unit_value(b, id);
                 buffer_puts(b, "\n");
         }

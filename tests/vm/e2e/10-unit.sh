@@ -21,11 +21,11 @@ check_output "systemctl cat shows the generated unit" \
         "^# /run/systemd/generator/$unit" systemctl cat "$unit"
 check_output "the unit names its definition as SourcePath" \
         "^SourcePath=$AGENTS_DIR/e2e-unit$AGENT_SUFFIX\$" systemctl cat "$unit"
-check_output "the unit runs systemd-nspawn" \
-        '^ExecStart=.*systemd-nspawn' systemctl cat "$unit"
+check_output "the unit starts through agent-runtime start" \
+        '^ExecStart=.*/agent-runtime start' systemctl cat "$unit"
 # ExecStart= spans several lines in the file; systemd's parsed argv does not.
-check_output "the agent's command line is passed through, after --" \
-        'argv\[\]=/usr/bin/systemd-nspawn .* -- .*/usr/bin/demo-agent --interval 1 ' \
+check_output "agent-runtime start becomes systemd-nspawn, the agent's command line after --" \
+        'argv\[\]=/usr/.*/agent-runtime start .* -- /usr/bin/systemd-nspawn .* -- .*/usr/bin/demo-agent --interval 1 ' \
         systemctl show -p ExecStart --value "$unit"
 check_output "systemd loaded it without errors" \
         '^LoadState=loaded$' systemctl show -p LoadState "$unit"
