@@ -321,7 +321,7 @@ static int get_all(sd_bus *bus, const char *dest, const char *path, const char *
 
 typedef struct UnitInfo {
         char *load_state, *active_state, *sub_state, *description, *control_group, *result;
-        uint64_t active_enter_usec, active_enter_mono;
+        uint64_t active_enter_usec, active_enter_mono, inactive_exit_usec;
         uint64_t runtime_max_usec, memory_current, cpu_usage_nsec, tasks_current;
         uint32_t n_restarts, main_pid;
 } UnitInfo;
@@ -358,6 +358,7 @@ static int unit_info_get(sd_bus *bus, const char *name, UnitInfo *ret) {
                 { "Description", 's', &u.description },
                 { "ActiveEnterTimestamp", 't', &u.active_enter_usec },
                 { "ActiveEnterTimestampMonotonic", 't', &u.active_enter_mono },
+                { "InactiveExitTimestamp", 't', &u.inactive_exit_usec },
         };
         const Prop service_props[] = {
                 { "RuntimeMaxUSec", 't', &u.runtime_max_usec },
@@ -597,13 +598,18 @@ typedef struct JournalLine {
         size_t len;
 } JournalLine;
 
-/* The last n lines of the unit: what it logged itself, what systemd said
- * about it, and what root's tools noted about it (like journalctl -u). */
-static int journal_tail(const char *name, size_t n, JournalLine **ret, size_t *ret_n) {
+/* The last n lines of the unit's latest run (since it last left "inactive",
+ * since_usec; 0: all): what it logged itself, what systemd said about it, and
+ * what root's tools noted about it (the matches of journalctl -u).
+ *
+ * The journal is read forwards into a ring of n lines: going backwards from
+ * the tail with these disjunctive matches returned the wrong entries with
+ * systemd 252's sd-journal, forwards is what journalctl -u relies on. */
+static int journal_tail(const char *name, uint64_t since_usec, size_t n, JournalLine **ret, size_t *ret_n) {
         _cleanup_(sd_journal_closep) sd_journal *j = NULL;
         _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
-        JournalLine *lines;
-        size_t k = 0;
+        JournalLine *ring, *lines;
+        size_t total = 0, k;
         char unit[96];
         int r;
 
@@ -619,36 +625,49 @@ static int journal_tail(const char *name, size_t n, JournalLine **ret, size_t *r
             (r = sd_journal_add_disjunction(j)) < 0 || (r = sd_journal_add_match(j, m3, 0)) < 0 ||
             (r = sd_journal_add_match(j, "_UID=0", 0)) < 0)
                 return r;
-        r = sd_journal_seek_tail(j);
+        /* A second early: systemd's "Starting …" is stamped before the state change. */
+        r = since_usec > USEC_PER_SEC ? sd_journal_seek_realtime_usec(j, since_usec - USEC_PER_SEC) :
+                                        sd_journal_seek_head(j);
         if (r < 0)
                 return r;
-        lines = calloc(n, sizeof(JournalLine));
-        if (!lines)
+        ring = calloc(n, sizeof(JournalLine));
+        if (!ring)
                 return -ENOMEM;
-        while (k < n && (r = sd_journal_previous(j)) > 0) {
+        while ((r = sd_journal_next(j)) > 0) {
+                JournalLine *l = &ring[total % n];
+                const char *msg;
                 const void *data;
                 size_t len;
 
-                if (sd_journal_get_data(j, "MESSAGE", &data, &len) < 0)
+                if (sd_journal_get_data(j, "MESSAGE", &data, &len) < 0 || len < strlen("MESSAGE="))
                         continue;
+                msg = (const char *) data + strlen("MESSAGE=");
                 len -= strlen("MESSAGE=");
                 /* A container's output runs through a pty: lines end in \r. */
-                while (len > 0 && ((const char *) data)[strlen("MESSAGE=") + len - 1] == '\r')
+                while (len > 0 && msg[len - 1] == '\r')
                         len--;
-                lines[k].message = strndup((const char *) data + strlen("MESSAGE="), len);
-                if (!lines[k].message)
+                free(l->message);
+                l->message = strndup(msg, len);
+                if (!l->message)
                         break;
-                lines[k].len = strlen(lines[k].message);
-                if (sd_journal_get_realtime_usec(j, &lines[k].realtime) < 0)
-                        lines[k].realtime = 0;
-                k++;
+                l->len = strlen(l->message);
+                if (sd_journal_get_realtime_usec(j, &l->realtime) < 0)
+                        l->realtime = 0;
+                total++;
         }
         /* Oldest first. */
-        for (size_t i = 0; i < k / 2; i++) {
-                JournalLine t = lines[i];
-                lines[i] = lines[k - 1 - i];
-                lines[k - 1 - i] = t;
+        k = MIN(total, n);
+        lines = calloc(n, sizeof(JournalLine));
+        if (!lines) {
+                for (size_t i = 0; i < n; i++)
+                        free(ring[i].message);
+                free(ring);
+                return -ENOMEM;
         }
+        /* Every filled slot of the ring is one of the k lines: they move over. */
+        for (size_t i = 0; i < k; i++)
+                lines[i] = ring[(total - k + i) % n];
+        free(ring);
         *ret = lines;
         *ret_n = k;
         return 0;
@@ -908,7 +927,7 @@ static int verb_status(Ctl *c, char **args) {
                 goto out;
         peak = unit_running(&row.unit) ? memory_peak(row.unit.control_group) : CTL_UNSET;
         w = workspace_get(s->name, unit_running(&row.unit) ? row.unit.main_pid : 0);
-        jr = journal_tail(s->name, JOURNAL_LINES, &lines, &n_lines);
+        jr = journal_tail(s->name, row.unit.inactive_exit_usec, JOURNAL_LINES, &lines, &n_lines);
         unitname(unit, sizeof unit, s->name);
 
         if (arg_json) {
