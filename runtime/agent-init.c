@@ -422,16 +422,37 @@ static int drop_privileges(uid_t uid, uint64_t keep) {
         return 0;
 }
 
+/* Whether AppArmor confines processes on this kernel. Asked through /proc,
+ * which a container always has: /sys/module is not there inside
+ * systemd-nspawn's user namespace, so it cannot tell "off" from "hidden".
+ * With AppArmor active the current label reads "unconfined" or a profile;
+ * without any LSM behind it the attribute cannot be read at all. */
 static int apparmor_enabled(void) {
-        _cleanup_close_ int fd = -EBADF;
-        char c = 0;
+        static const char *const paths[] = { "/proc/self/attr/apparmor/current", "/proc/self/attr/current" };
 
-        fd = open("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        if (read(fd, &c, 1) != 1)
-                return -EIO;
-        return c == 'Y';
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                _cleanup_close_ int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+                char buf[256];
+                ssize_t n;
+
+                if (fd < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        if (errno == EINVAL || errno == EOPNOTSUPP)
+                                return 0;
+                        return negative_errno();
+                }
+                n = read(fd, buf, sizeof buf - 1);
+                if (n < 0)
+                        return errno == EINVAL || errno == EOPNOTSUPP ? 0 : negative_errno();
+                buf[n] = '\0';
+                /* The generic attribute may belong to another LSM (SELinux
+                 * labels contain ':'); AppArmor's own file is unambiguous. */
+                if (i == 0)
+                        return n > 0;
+                return n > 0 && !strchr(buf, ':');
+        }
+        return 0;
 }
 
 /* In the child, after the filter is in place: have AppArmor change to the

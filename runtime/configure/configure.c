@@ -404,7 +404,7 @@ fail:
         log_notice("Undoing the configuration of %s.", a->name);
         (void) agent_teardown(root, a->name, false);
         if (userns_lease_release(leases, a->name) > 0)
-                log_info("Released the user namespace range of %s.", a->name);
+                log_debug("Released the user namespace range of %s.", a->name);
         return r;
 }
 

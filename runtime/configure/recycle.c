@@ -89,7 +89,7 @@ static int remove_file(const char *dir, const char *name, const char *what) {
                         return 0;
                 return log_error_errno(negative_errno(), "Failed to remove %s (%s): %m", p, what);
         }
-        log_info("Removed %s (%s).", p, what);
+        log_debug("Removed %s (%s).", p, what);
         return 1;
 }
 
@@ -126,7 +126,7 @@ int agent_teardown(const char *root, const char *name, bool full) {
         KEEP_FIRST(r);
         if (r >= 0) {
                 if (rmdir(img) >= 0)
-                        log_info("Removed %s.", img);
+                        log_debug("Removed %s.", img);
                 else if (errno != ENOENT)
                         KEEP_FIRST(log_error_errno(negative_errno(), "Failed to remove %s: %m", img));
         }
@@ -135,7 +135,7 @@ int agent_teardown(const char *root, const char *name, bool full) {
         if (r < 0)
                 KEEP_FIRST(log_error_errno(r, "Failed to release the user namespace range of %s: %m", name));
         else if (r > 0)
-                log_info("Released the user namespace range of %s.", name);
+                log_debug("Released the user namespace range of %s.", name);
 
         /* Only now the directory itself, and nothing below a mount point. */
         {
@@ -149,7 +149,7 @@ int agent_teardown(const char *root, const char *name, bool full) {
                         else if (rmdir(dir) < 0)
                                 KEEP_FIRST(log_error_errno(negative_errno(), "Failed to remove %s: %m", dir));
                         else
-                                log_info("Removed %s.", dir);
+                                log_debug("Removed %s.", dir);
                 }
         }
 #undef KEEP_FIRST

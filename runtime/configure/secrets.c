@@ -401,6 +401,6 @@ int secrets_remove(const char *dir) {
                         return did;
                 return log_error_errno(negative_errno(), "Failed to remove %s: %m", dir);
         }
-        log_info("Removed %s.", dir);
+        log_debug("Removed %s.", dir);
         return 1;
 }

@@ -69,6 +69,6 @@ int tmp_remove(const char *dir) {
                         return r > 0;
                 return log_error_errno(negative_errno(), "Failed to remove %s: %m", dir);
         }
-        log_info("Removed %s.", dir);
+        log_debug("Removed %s.", dir);
         return 1;
 }

@@ -182,7 +182,7 @@ int umount_recursive(const char *path, const char *what) {
                 }
                 if (r < 0)
                         return log_error_errno(r, "Failed to unmount %s (%s): %m", path, what);
-                log_info("Unmounted %s (%s).", path, what);
+                log_debug("Unmounted %s (%s).", path, what);
                 n++;
         }
         return log_error_errno(-ELOOP, "Too many mounts stacked on %s (%s), giving up.", path, what);

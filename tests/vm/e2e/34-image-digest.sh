@@ -59,7 +59,10 @@ if command -v mke2fs >/dev/null; then
         reload
         check "a pinned image file (NAME.raw) starts" systemctl start agent@e2e-pin-file.service
         check "the agent runs from the loop-mounted image" wait_log agent@e2e-pin-file.service 'demo-agent: tick 1' 120
+        # The image is mounted in the unit's own mount namespace, where
+        # systemd-nspawn runs, not on the host.
         check_output "its root is a read-only loop mount" '^/dev/loop[0-9]+ .*ro' \
+                nsenter -t "$(systemctl show -p MainPID --value agent@e2e-pin-file.service)" -m -- \
                 findmnt -n -o SOURCE,OPTIONS --mountpoint "$RUNTIME_DIR/e2e-pin-file/root"
         check "it stops" systemctl stop agent@e2e-pin-file.service
         check_no_output "the loop device is gone with it" "$raw" losetup -a
