@@ -601,10 +601,7 @@ typedef struct JournalLine {
 /* The last n lines of the unit's latest run (since it last left "inactive",
  * since_usec; 0: all): what it logged itself, what systemd said about it, and
  * what root's tools noted about it (the matches of journalctl -u).
- *
- * The journal is read forwards into a ring of n lines: going backwards from
- * the tail with these disjunctive matches returned the wrong entries with
- * systemd 252's sd-journal, forwards is what journalctl -u relies on. */
+ * The journal is read forwards into a ring of n lines. */
 static int journal_tail(const char *name, uint64_t since_usec, size_t n, JournalLine **ret, size_t *ret_n) {
         _cleanup_(sd_journal_closep) sd_journal *j = NULL;
         _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL;
@@ -614,7 +611,9 @@ static int journal_tail(const char *name, uint64_t since_usec, size_t n, Journal
         int r;
 
         unitname(unit, sizeof unit, name);
-        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+        /* Not SD_JOURNAL_SYSTEM: the agent runs under a user-namespace uid,
+         * and journald files the lines of such a uid in a user-UID journal. */
+        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
         if (r < 0)
                 return r;
         if (asprintf(&m1, "_SYSTEMD_UNIT=%s", unit) < 0 || asprintf(&m2, "UNIT=%s", unit) < 0 ||
