@@ -33,6 +33,9 @@ Exec=/usr/bin/demo-agent --interval 1
 
 [Lifecycle]
 RuntimeMaxSec=20s
+# on-failure would rightly start a fresh agent after the timeout; here the
+# timeout itself is under test.
+Restart=no
 DEF
 cleanup_units() {
         systemctl stop "$unit" agent@e2e-ttl.service >/dev/null 2>&1
