@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* demo-agent [--interval=SECONDS] [--count=N]
+/* demo-agent [--interval=SECONDS] [--count=N] [--heartbeats=N] [--exit-status=S]
  *
  * The smallest useful agent: prints a numbered line every interval, appends
  * the same line to /workspace/demo-agent.log when the workspace is writable,
  * and exits 0 on SIGTERM or SIGINT (or after N lines). When $NOTIFY_SOCKET is
  * set it tells the service manager READY=1 once and WATCHDOG=1 on every line,
  * speaking the sd_notify datagram protocol itself: the image has no
- * libsystemd. Built static, so the image needs nothing but this file. */
+ * libsystemd. Built static, so the image needs nothing but this file.
+ *
+ * For the monitoring tests: --heartbeats=N stops the WATCHDOG=1 messages
+ * after N lines (a hung agent), --exit-status=S makes it end with S after
+ * --count lines (a crashing agent). */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,7 +80,7 @@ static void notify(const char *msg) {
 }
 
 static void help(void) {
-        printf("demo-agent [--interval=SECONDS] [--count=N]\n\n"
+        printf("demo-agent [--interval=SECONDS] [--count=N] [--heartbeats=N] [--exit-status=S]\n\n"
                "Prints a line every SECONDS (default 5), appends it to " WORKSPACE_LOG "\n"
                "when possible, exits 0 on SIGTERM/SIGINT or after N lines (0: never).\n");
 }
@@ -85,11 +89,14 @@ int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "help",     no_argument,       NULL, 'h' },
                 { "interval", required_argument, NULL, 'i' },
-                { "count",    required_argument, NULL, 'c' },
+                { "count",       required_argument, NULL, 'c' },
+                { "heartbeats",  required_argument, NULL, 'b' },
+                { "exit-status", required_argument, NULL, 'x' },
                 {}
         };
-        unsigned long interval = 5, count = 0;
-        bool have_interval = false, have_count = false, workspace_ok = true;
+        unsigned long interval = 5, count = 0, heartbeats = 0, exit_status = 0;
+        bool have_interval = false, have_count = false, have_heartbeats = false, have_exit = false;
+        bool workspace_ok = true;
         struct sigaction sa = { .sa_handler = on_stop };
         int c;
 
@@ -111,6 +118,20 @@ int main(int argc, char *argv[]) {
                                 return 2;
                         }
                         have_count = true;
+                        break;
+                case 'b':
+                        if (have_heartbeats || parse_uint(optarg, 1, 1000000000UL, &heartbeats) < 0) {
+                                fprintf(stderr, "demo-agent: invalid or repeated --heartbeats=%s\n", optarg);
+                                return 2;
+                        }
+                        have_heartbeats = true;
+                        break;
+                case 'x':
+                        if (have_exit || parse_uint(optarg, 0, 255, &exit_status) < 0) {
+                                fprintf(stderr, "demo-agent: invalid or repeated --exit-status=%s (0…255)\n", optarg);
+                                return 2;
+                        }
+                        have_exit = true;
                         break;
                 default:
                         return 2;
@@ -137,7 +158,10 @@ int main(int argc, char *argv[]) {
 
                 snprintf(line, sizeof line, "demo-agent: tick %lu\n", n);
                 fputs(line, stdout);
-                notify("WATCHDOG=1");
+                if (!have_heartbeats || n <= heartbeats)
+                        notify("WATCHDOG=1");
+                else if (n == heartbeats + 1)
+                        printf("demo-agent: no more heartbeats from now on\n");
 
                 if (workspace_ok) {
                         fd = open(WORKSPACE_LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -157,7 +181,8 @@ int main(int argc, char *argv[]) {
                         ;
         }
 
-        printf("demo-agent: %s, exiting\n", stop_requested ? "asked to stop" : "done");
+        printf("demo-agent: %s, exiting with status %lu\n", stop_requested ? "asked to stop" : "done",
+               stop_requested ? 0UL : exit_status);
         notify("STOPPING=1");
-        return 0;
+        return stop_requested ? 0 : (int) exit_status;
 }
