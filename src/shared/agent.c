@@ -78,6 +78,20 @@ static int add_secret(Agent *a, const char *path, const IniEntry *e, Report *r) 
                              "'%s' is neither an absolute, normalised host path nor cred:ID",
                              printable_excerpt(e->value, ex, sizeof ex));
                 return -EINVAL;
+        } else {
+                /* Everyone can write there, and the unit sees a private copy
+                 * of them (PrivateTmp=): a secret can never come from there. */
+                static const char *const refused[] = { "/tmp", "/var/tmp", "/dev/shm" };
+                for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                        size_t n = strlen(refused[i]);
+                        if (strncmp(e->value, refused[i], n) == 0 && (e->value[n] == '/' || e->value[n] == '\0')) {
+                                report_error(r, path, e->line, e->section, e->key,
+                                             "'%s' is below %s, which everyone can write; keep secrets in a "
+                                             "directory only root can write (e.g. /etc/agentcage)",
+                                             printable_excerpt(e->value, ex, sizeof ex), refused[i]);
+                                return -EINVAL;
+                        }
+                }
         }
 
         AgentSecret *t = realloc(a->secrets, (a->n_secrets + 1) * sizeof *t);

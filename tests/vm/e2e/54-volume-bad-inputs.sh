@@ -12,11 +12,11 @@ VOLUME_LIB_ONLY=1 . "$(dirname "$0")/50-volume-lib.sh"
 modprobe dm_crypt 2>/dev/null
 
 install -d -m 0700 /etc/agents/secrets
-install -d -m 1777 /var/tmp
+install -d -m 1777 /srv/e2e-open-dir
 printf 'x' >/etc/agents/secrets/e2e-open && chmod 0666 /etc/agents/secrets/e2e-open
-printf 'x' >/var/tmp/e2e-in-open-dir && chmod 0600 /var/tmp/e2e-in-open-dir
+printf 'x' >/srv/e2e-open-dir/secret && chmod 0600 /srv/e2e-open-dir/secret
 head -c 1048577 /dev/zero >/etc/agents/secrets/e2e-big && chmod 0600 /etc/agents/secrets/e2e-big
-trap 'rm -f /etc/agents/secrets/e2e-open /var/tmp/e2e-in-open-dir /etc/agents/secrets/e2e-big; _lib_cleanup' EXIT
+trap 'rm -rf /etc/agents/secrets/e2e-open /srv/e2e-open-dir /etc/agents/secrets/e2e-big; _lib_cleanup' EXIT
 
 # refused NAME DESCRIPTION REGEX EXTRA-INI: the start fails, status matches
 # REGEX, nothing is left.
@@ -56,9 +56,9 @@ refused e2e-vol-opensrc "a secret source others can write" \
 tok=/etc/agents/secrets/e2e-open"
 
 refused e2e-vol-opendir "a secret source in a directory others can write" \
-        "Secret 'tok': source /var/tmp/e2e-in-open-dir is in directory /var/tmp, which others can write" \
+        "Secret 'tok': source /srv/e2e-open-dir/secret is in directory /srv/e2e-open-dir, which others can write" \
         "[Secrets]
-tok=/var/tmp/e2e-in-open-dir"
+tok=/srv/e2e-open-dir/secret"
 
 refused e2e-vol-bigsrc "a secret source over 1 MiB" \
         "Secret 'tok': source /etc/agents/secrets/e2e-big is larger than 1048576 bytes" \
