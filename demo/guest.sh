@@ -87,9 +87,11 @@ done
 sleep 2
 run systemctl status --no-pager --lines=0 "$unit"
 
-step "5. It is a registered machine"
+step "5. It is a registered machine; agentctl shows its state"
 run machinectl list --no-pager
 run machinectl status --no-pager "$name"
+run agentctl list
+run agentctl status "$name"
 
 step "6. What it says"
 run journalctl -q --no-pager -o cat -u "$unit" -n 25
@@ -100,7 +102,8 @@ systemd-analyze security --no-pager "$unit" 2>&1 | tail -1
 run_may_fail ls -la "$state"
 note "The workspace: ext4 on dm-crypt over RAM, keyed by the kernel (the key is never shown)."
 run_may_fail dmsetup ls --target crypt
-run_may_fail findmnt --noheadings "$state/workspace"
+note "It is mounted in the unit's own mount namespace, where systemd-nspawn runs:"
+run_may_fail nsenter -t "$(systemctl show -p MainPID --value "$unit")" -m -- findmnt --noheadings "$state/workspace"
 
 step "8. Stop it"
 run systemctl stop "$unit"
