@@ -202,7 +202,8 @@ static int collect_dropins(char *const *search_path, const EntryList *top, const
                         return k;
         }
 
-        qsort_r(l.v, l.n, sizeof(Entry), entry_cmp, &l);
+        if (l.n > 0) /* qsort_r() must not see NULL, even for nothing */
+                qsort_r(l.v, l.n, sizeof(Entry), entry_cmp, &l);
         v = calloc(l.n + 1, sizeof(char *));
         if (!v)
                 return -ENOMEM;
@@ -250,7 +251,8 @@ int definitions_foreach(char *const *search_path, Report *r, definitions_callbac
                         return k;
         }
 
-        qsort_r(l.v, l.n, sizeof(Entry), entry_cmp, &l);
+        if (l.n > 0)
+                qsort_r(l.v, l.n, sizeof(Entry), entry_cmp, &l);
 
         /* Only the agent at hand has its paths allocated: memory does not
          * grow with the number of agents beyond the sorted name list. */
