@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# needs: vm
+#
+# The start helper killed in the middle of setting up (SIGKILL while the unit
+# is still activating, i.e. before systemd-nspawn runs): recycle must still
+# leave no mapping, loop device, lease, mount or state behind, and the next
+# start must work. Repeated at a few moments of the set-up, so that the kill
+# lands in different steps (provision, secrets, the dm-crypt volume, mkfs).
+VOLUME_LIB_ONLY=1 . "$(dirname "$0")/50-volume-lib.sh"
+
+name=e2e-vol-crash
+unit=agent@$name.service
+trap 'forget_unit "$unit"; _lib_cleanup' EXIT
+VOL_WORKSPACE=256M write_volume_agent "$name" "--interval=1"
+reload
+
+hit_setup=0
+for delay in 0.2 0.5 0.8 1.2; do
+        systemctl start --no-block "$unit"
+        sleep "$delay"
+        state=$(systemctl show -p ActiveState --value "$unit")
+        pid=$(systemctl show -p MainPID --value "$unit")
+        comm=$(cat "/proc/$pid/comm" 2>/dev/null)
+        systemctl kill -s KILL "$unit" >/dev/null 2>&1
+        if [ "$state" = activating ] && [ "$comm" = agent-runtime ]; then
+                hit_setup=$((hit_setup + 1))
+                diag "killed agent-runtime start during set-up after ${delay}s"
+        else
+                diag "after ${delay}s the unit was $state ($comm): killed later than set-up"
+        fi
+        wait_for 120 unit_is "$unit" inactive failed
+        check "killed after ${delay}s: nothing is left" wait_for 60 nothing_left "$name"
+        systemctl reset-failed "$unit" >/dev/null 2>&1
+done
+check "at least one kill landed in the middle of set-up" test "$hit_setup" -ge 1
+
+check "the next start works" systemctl start "$unit"
+check "and writes into its new workspace" wait_in_unit "$unit" "$RUNTIME_DIR/$name/workspace/demo-agent.log" 60
+forget_unit "$unit"
+check "after stop nothing is left" wait_for 60 nothing_left "$name"
+finish
