@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs-util.h"
 #include "log.h"
 #include "macro.h"
 #include "runtime.h"
@@ -366,21 +367,6 @@ static int mount_image(const char *source, ImageKind kind, const char *target) {
         return 0;
 }
 
-static int make_dir(const char *path, mode_t mode) {
-        struct stat st;
-
-        if (mkdir(path, mode) >= 0)
-                return 1;
-        if (errno != EEXIST)
-                return negative_errno();
-        /* Never a symlink: it would move the mount somewhere else. */
-        if (lstat(path, &st) < 0)
-                return negative_errno();
-        if (!S_ISDIR(st.st_mode))
-                return -ENOTDIR;
-        return 0;
-}
-
 static int log_policy_report(const char *image, const ImagePolicyReport *rep) {
         log_error("Image %s violates the approved-image policy:", image);
         for (size_t i = 0; i < rep->n_violations; i++)
@@ -451,13 +437,13 @@ int verb_provision(int argc, char *argv[]) {
             asprintf(&mnt, "%s/%s/root", root, a.name) < 0)
                 return log_oom();
 
-        r = make_dir(root, 0700);
+        r = mkdir_no_symlink(root, 0700);
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", root);
-        r = make_dir(agent_dir, 0700);
+        r = mkdir_no_symlink(agent_dir, 0700);
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", agent_dir);
-        r = make_dir(mnt, 0755);
+        r = mkdir_no_symlink(mnt, 0755);
         if (r < 0) {
                 log_error_errno(r, "Failed to create %s: %m", mnt);
                 goto fail;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "configure.h"
+#include "fs-util.h"
 #include "log.h"
 #include "policy.h"
 #include "runtime.h"
@@ -142,15 +143,11 @@ static int parse_secret(const char *value, ConfigureArgs *a) {
         return 0;
 }
 
-/* A normalised absolute path below /var/lib/agents/: no "." or ".."
- * components, no "//", no trailing slash. */
+/* A normalised absolute path (the definition rule) strictly below
+ * /var/lib/agents/. */
 static bool shared_state_path_is_valid(const char *p) {
-        size_t n = strlen(p);
-
-        if (strncmp(p, SHARED_STATE_PREFIX, strlen(SHARED_STATE_PREFIX)) != 0 || n == strlen(SHARED_STATE_PREFIX) ||
-            n > 4095 || p[n - 1] == '/' || strstr(p, "//") || strstr(p, "/./") || strstr(p, "/../"))
-                return false;
-        return true;
+        return path_is_normalized_absolute(p) && strncmp(p, SHARED_STATE_PREFIX, strlen(SHARED_STATE_PREFIX)) == 0 &&
+               strlen(p) > strlen(SHARED_STATE_PREFIX);
 }
 
 int configure_parse_argv(int argc, char *argv[], ConfigureArgs *a) {
@@ -305,20 +302,6 @@ static int bpf_write(int fd, void *userdata) {
         return seccomp_policy_write_bpf(w->extra, w->n, fd);
 }
 
-static int mkdir_private(const char *path, mode_t mode) {
-        struct stat st;
-
-        if (mkdir(path, mode) >= 0)
-                return 0;
-        if (errno != EEXIST)
-                return negative_errno();
-        if (lstat(path, &st) < 0)
-                return negative_errno();
-        if (!S_ISDIR(st.st_mode))
-                return -ENOTDIR;
-        return 0;
-}
-
 static int configure(const ConfigureArgs *a) {
         _cleanup_free_ char *dir = NULL, *leases = NULL, *secrets = NULL, *ws = NULL, *tmp = NULL;
         char env[64];
@@ -342,10 +325,10 @@ static int configure(const ConfigureArgs *a) {
             asprintf(&tmp, "%s/tmp", dir) < 0)
                 return log_oom();
 
-        r = mkdir_private(root, 0755);
+        r = mkdir_no_symlink(root, 0755);
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", root);
-        r = mkdir_private(dir, 0700);
+        r = mkdir_no_symlink(dir, 0700);
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", dir);
 

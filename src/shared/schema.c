@@ -85,20 +85,27 @@ static int parse_digest(const SchemaKey *k, const char *v, Agent *a, char *why, 
         return replace_string(FIELD(a, k, char *), v);
 }
 
+/* The word splitting of Exec=, Environment=, SystemCalls= and
+ * HealthCheck=, at most k->max words of what ("words", "variables", …). */
+static int split_value(const SchemaKey *k, const char *v, const char *what, char ***ret, size_t *ret_n,
+                       char *why, size_t why_size) {
+        int r = split_words(v, (size_t) k->max, ret, ret_n);
+
+        if (r == -E2BIG)
+                WHY("more than %ju %s", (uintmax_t) k->max, what);
+        else if (r == -EINVAL)
+                WHY("unbalanced quotes or an unknown backslash escape");
+        return r;
+}
+
 static int parse_exec(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
         _cleanup_strv_free_ char **argv = NULL;
         size_t n;
         int r;
 
-        r = split_words(v, (size_t) k->max, &argv, &n);
-        if (r == -E2BIG) {
-                WHY("more than %ju words", (uintmax_t) k->max);
+        r = split_value(k, v, "words", &argv, &n, why, why_size);
+        if (r < 0)
                 return r;
-        }
-        if (r < 0) {
-                WHY("unbalanced quotes or an unknown backslash escape");
-                return r;
-        }
         if (!path_is_normalized_absolute(argv[0]) || streq(argv[0], "/")) {
                 WHY("the program must be an absolute, normalised path inside the image");
                 return -EINVAL;
@@ -117,15 +124,9 @@ static int parse_environment(const SchemaKey *k, const char *v, Agent *a, char *
         size_t n;
         int r;
 
-        r = split_words(v, (size_t) k->max, &env, &n);
-        if (r == -E2BIG) {
-                WHY("more than %ju variables", (uintmax_t) k->max);
+        r = split_value(k, v, "variables", &env, &n, why, why_size);
+        if (r < 0)
                 return r;
-        }
-        if (r < 0) {
-                WHY("unbalanced quotes or an unknown backslash escape");
-                return r;
-        }
         for (size_t i = 0; i < n; i++) {
                 char *eq = strchr(env[i], '=');
                 if (!eq) {
@@ -331,11 +332,7 @@ static int parse_system_calls(const SchemaKey *k, const char *v, Agent *a, char 
         size_t n;
         int r;
 
-        r = split_words(v, (size_t) k->max, &calls, &n);
-        if (r == -E2BIG) {
-                WHY("more than %ju system calls", (uintmax_t) k->max);
-                return r;
-        }
+        r = split_value(k, v, "system calls", &calls, &n, why, why_size);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
