@@ -161,9 +161,8 @@ static int ctl_discover(Ctl *c) {
         r = definitions_search_path(&c->search_path);
         if (r < 0)
                 return r; /* logged */
-        capture_set(&cap);
+        capture_attach(&report, &cap);
         r = definitions_discover(c->search_path, &report, &c->sources, &c->n_sources);
-        capture_set(NULL);
         capture_done(&cap);
         if (r < 0)
                 return log_error_errno(r, "Failed to discover agent definitions: %m");
@@ -184,9 +183,8 @@ static int load_quiet(const AgentSource *s, Agent **ret) {
         Report report = {};
         int r;
 
-        capture_set(&cap);
+        capture_attach(&report, &cap);
         r = agent_load(s->name, s->main_path, s->dropins, s->n_dropins, &report, ret);
-        capture_set(NULL);
         capture_done(&cap);
         return r;
 }
@@ -1534,7 +1532,7 @@ static int verify_one(VerifyState *vs, const char *file, const char *name, char 
         Report report = {};
         int r = 0;
 
-        capture_set(&cap);
+        capture_attach(&report, &cap);
         if (!name)
                 report_error(&report, file, 0, NULL, NULL, "not a definition: the file name must be NAME.agent");
         else if (!agent_name_is_valid(name))
@@ -1543,7 +1541,6 @@ static int verify_one(VerifyState *vs, const char *file, const char *name, char 
                              name);
         else
                 r = agent_load(name, file, dropins, n_dropins, &report, &a);
-        capture_set(NULL);
 
         if (r == -ENOMEM || cap.oom) {
                 capture_done(&cap);
@@ -1588,9 +1585,8 @@ static int verb_verify(Ctl *c, char **args) {
                 AgentSource *sources = NULL;
                 size_t n = 0;
 
-                capture_set(&cap);
+                capture_attach(&report, &cap);
                 r = definitions_discover(c->search_path, &report, &sources, &n);
-                capture_set(NULL);
                 if (r < 0 || cap.oom) {
                         capture_done(&cap);
                         return log_error_errno(r < 0 ? r : -ENOMEM, "Failed to discover agent definitions: %m"),

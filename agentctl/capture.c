@@ -5,12 +5,6 @@
 
 #include "capture.h"
 
-static Capture *active;
-
-void capture_set(Capture *c) {
-        active = c;
-}
-
 void capture_done(Capture *c) {
         for (size_t i = 0; i < c->n_items; i++) {
                 free(c->items[i].file);
@@ -33,8 +27,9 @@ static char *strdup_null(const char *s, bool *oom) {
         return t;
 }
 
-static void record(bool error, const char *path, unsigned line, const char *section, const char *key,
-                   const char *msg) {
+static void record(void *userdata, bool error, const char *path, unsigned line, const char *section,
+                   const char *key, const char *msg) {
+        Capture *active = userdata;
         Captured *n;
 
         n = reallocarray(active->items, active->n_items + 1, sizeof(Captured));
@@ -53,41 +48,8 @@ static void record(bool error, const char *path, unsigned line, const char *sect
         };
 }
 
-/* Same buffer size as report.c, so a captured message reads like a logged one. */
-#define MSG_MAX 1024
-
-void __wrap_report_error(Report *r, const char *path, unsigned line, const char *section, const char *key,
-                         const char *fmt, ...) {
-        char msg[MSG_MAX];
-        va_list ap;
-
-        va_start(ap, fmt);
-        (void) vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-
-        if (active)
-                record(true, path, line, section, key, msg);
-        if (active && active->quiet) {
-                r->n_errors++;
-                return;
-        }
-        __real_report_error(r, path, line, section, key, "%s", msg);
-}
-
-void __wrap_report_warning(Report *r, const char *path, unsigned line, const char *section, const char *key,
-                           const char *fmt, ...) {
-        char msg[MSG_MAX];
-        va_list ap;
-
-        va_start(ap, fmt);
-        (void) vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-
-        if (active)
-                record(false, path, line, section, key, msg);
-        if (active && active->quiet) {
-                r->n_warnings++;
-                return;
-        }
-        __real_report_warning(r, path, line, section, key, "%s", msg);
+void capture_attach(Report *r, Capture *c) {
+        r->record = record;
+        r->userdata = c;
+        r->quiet = c->quiet;
 }

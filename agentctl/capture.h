@@ -5,10 +5,8 @@
  * `agentctl verify --json` and for commands that must not spill errors of
  * unrelated definitions onto the terminal.
  *
- * agentctl is linked with -Wl,--wrap=report_error,--wrap=report_warning: every
- * report of the library passes through __wrap_report_*() below, which records
- * it when a capture is active and otherwise hands it on unchanged. No second
- * logging path exists: uncaptured reports are logged by report.c as always. */
+ * A Report attached to a Capture hands every message to it (report.c's
+ * record hook); no second logging path exists. */
 
 #include <stdbool.h>
 
@@ -30,15 +28,6 @@ typedef struct Capture {
         bool oom;
 } Capture;
 
-/* Starts recording into c (NULL stops). Only one capture is active at a time. */
-void capture_set(Capture *c);
+/* Makes r record into c (and, with c->quiet, log nothing). */
+void capture_attach(Report *r, Capture *c);
 void capture_done(Capture *c);
-
-void __real_report_error(Report *r, const char *path, unsigned line, const char *section, const char *key,
-                         const char *fmt, ...) _printf_(6, 7);
-void __real_report_warning(Report *r, const char *path, unsigned line, const char *section, const char *key,
-                           const char *fmt, ...) _printf_(6, 7);
-void __wrap_report_error(Report *r, const char *path, unsigned line, const char *section, const char *key,
-                         const char *fmt, ...) _printf_(6, 7);
-void __wrap_report_warning(Report *r, const char *path, unsigned line, const char *section, const char *key,
-                           const char *fmt, ...) _printf_(6, 7);

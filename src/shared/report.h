@@ -9,11 +9,21 @@
  * A Report counts what it was told, so that the caller can decide the exit
  * status after all agents were looked at. */
 
+#include <stdbool.h>
+
 #include "macro.h"
+
+typedef void (*report_record_t)(void *userdata, bool error, const char *path, unsigned line,
+                                const char *section, const char *key, const char *message);
 
 typedef struct Report {
         unsigned n_errors;
         unsigned n_warnings;
+        /* Optional: every message is also handed to record() (agentctl verify
+         * --json collects them); with quiet it is not logged at all. */
+        report_record_t record;
+        void *userdata;
+        bool quiet;
 } Report;
 
 void report_error(Report *r, const char *path, unsigned line, const char *section,
