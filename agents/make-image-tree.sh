@@ -4,7 +4,7 @@
 #
 # Builds a distroless agent image tree: the static BINARY as /usr/bin/NAME,
 # and the empty directories systemd-nspawn needs as mount points when it runs
-# the tree with --read-only (see runtime/image-policy.c), plus /shared, the
+# the tree with --read-only (see src/runtime/image/image-policy.c), plus /shared, the
 # target of [Volumes] SharedState=. Nothing else: no shell, no libraries, no
 # /etc files. agent-runtime provision must accept it.
 set -eu

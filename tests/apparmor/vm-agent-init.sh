@@ -39,8 +39,8 @@ newest() {
         ls -t "$@" 2>/dev/null | head -n 1
 }
 
-export_policy=$(newest "$src"/*/seccomp/export-policy)
-filter_test=$(newest "$src"/*/seccomp/test-seccomp-filter)
+export_policy=$(newest "$src"/*/src/seccomp/export-policy)
+filter_test=$(newest "$src"/*/src/seccomp/test-seccomp-filter)
 init=$(newest /usr/libexec/agentcage/agent-init /usr/local/libexec/agentcage/agent-init)
 
 if [ -z "$export_policy" ] || [ -z "$init" ]; then

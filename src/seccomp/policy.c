@@ -872,7 +872,7 @@ int seccomp_policy_write_markdown(FILE *f) {
 
         fprintf(f,
                 "# The agent seccomp policy\n\n"
-                "Generated from `seccomp/policy.c` by `export-policy`; edit the tables there.\n\n"
+                "Generated from `src/seccomp/policy.c` by `export-policy`; edit the tables there.\n\n"
                 "%zu syscalls are allowed unconditionally and %zu with argument filters. Every other\n"
                 "syscall fails with `EPERM`, and so does every syscall of a foreign architecture\n"
                 "(i386 through `int 0x80`, x32). `clone3()` fails with `ENOSYS`, so that libc falls\n"

@@ -5,7 +5,7 @@
 #include "buffer.h"
 
 /* Rendering an agent into the text of agent@NAME.service, from the template
- * compiled in from templates/agent.service.in. Every operator string is
+ * compiled in from src/unit/agent.service.in. Every operator string is
  * escaped for where it lands: '%' specifiers everywhere, and quoting, C
  * escapes and '$' in Exec*= lines, so no definition can add or change a
  * directive. */

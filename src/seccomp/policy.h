@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* The agent seccomp policy: one allow-list table (seccomp/policy.c) from which
+/* The agent seccomp policy: one allow-list table (src/seccomp/policy.c) from which
  * the filter, the OCI JSON and the docs are all derived.
  *
  * Anything not on the allow-list fails with EPERM (not a kill), so an agent
