@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "agent-limits.h"
 #include "report.h"
 
 /* Loading one definition file (a NAME.agent or a drop-in).
@@ -25,8 +26,8 @@
  *
  * A symlink to /dev/null or an empty file is a mask (INI_MASKED). */
 
-#define INI_FILE_MAX (64U * 1024U)
-#define INI_LINE_MAX 1000U
+#define INI_FILE_MAX DEFINITION_FILE_MAX
+#define INI_LINE_MAX DEFINITION_LINE_MAX
 
 typedef struct IniEntry {
         char *section;  /* as written in the file */

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "agent-limits.h"
 #include "macro.h"
 #include "parse-value.h"
 #include "policy.h"
@@ -358,9 +359,9 @@ static int parse_system_calls(const SchemaKey *k, const char *v, Agent *a, char 
 }
 
 #define SEC(n) ((uint64_t) (n) * USEC_PER_SEC)
-#define MiB(n) ((uint64_t) (n) << 20)
-#define GiB(n) ((uint64_t) (n) << 30)
-#define TiB(n) ((uint64_t) (n) << 40)
+
+
+
 
 const SchemaKey schema_keys[] = {
         { "Agent", "Image", parse_image, offsetof(Agent, image), 0, 0, NULL, true,
@@ -369,13 +370,13 @@ const SchemaKey schema_keys[] = {
         { "Agent", "ImageDigest", parse_digest, offsetof(Agent, image_digest), 0, 0, NULL, false,
           "sha256: and 64 lowercase hex digits (see agent-runtime digest)",
           "The image must have this digest or the agent does not start." },
-        { "Agent", "Exec", parse_exec, offsetof(Agent, exec), 0, 256, NULL, true,
+        { "Agent", "Exec", parse_exec, offsetof(Agent, exec), 0, EXEC_ARGS_MAX, NULL, true,
           "an absolute path inside the image, then arguments; quotes group words; no shell",
           "Command line of the agent." },
-        { "Agent", "Description", parse_description, offsetof(Agent, description), 0, 256, NULL, false,
+        { "Agent", "Description", parse_description, offsetof(Agent, description), 0, DESCRIPTION_MAX, NULL, false,
           "printable text of at most 256 bytes",
           "Shown by systemctl and machinectl; defaults to \"Agent NAME\"." },
-        { "Agent", "Environment", parse_environment, offsetof(Agent, environment), 0, 128, NULL, false,
+        { "Agent", "Environment", parse_environment, offsetof(Agent, environment), 0, ENVIRONMENT_MAX, NULL, false,
           "space-separated KEY=VALUE words (quotes allowed)",
           "Environment variables of the agent." },
         { "Agent", "WorkingDirectory", parse_abs_path, offsetof(Agent, working_directory), 0, 0, "/workspace", false,
@@ -407,7 +408,7 @@ const SchemaKey schema_keys[] = {
         { "Lifecycle", "Notify", parse_bool, offsetof(Agent, notify), 0, 0, "no", false,
           "a boolean (yes/no)",
           "The agent reports readiness (READY=1) and heartbeats (WATCHDOG=1) over $NOTIFY_SOCKET." },
-        { "Lifecycle", "HealthCheck", parse_exec, offsetof(Agent, health_check), 0, 64, NULL, false,
+        { "Lifecycle", "HealthCheck", parse_exec, offsetof(Agent, health_check), 0, HEALTH_CHECK_ARGS_MAX, NULL, false,
           "an absolute path inside the image, then arguments (no shell)",
           "Command run inside the agent's sandbox; exit status 0 means healthy." },
         { "Lifecycle", "HealthCheckIntervalSec", parse_span, offsetof(Agent, health_interval_usec), SEC(1), USEC_PER_HOUR, "30s", false,
@@ -420,30 +421,30 @@ const SchemaKey schema_keys[] = {
           "0 (never reaped) or a time span from 1s to 7d",
           "A running agent without a task assignment (or with an expired lease) this long is recycled by the reaper." },
 
-        { "Resources", "Memory", parse_size_range, offsetof(Agent, memory_max), MiB(16), TiB(1), "512M", false,
+        { "Resources", "Memory", parse_size_range, offsetof(Agent, memory_max), MEMORY_MIN, MEMORY_MAX_LIMIT, "512M", false,
           "a size from 16M to 1T (suffixes K, M, G, T)",
           "Memory limit (MemoryMax=), swap is off." },
         { "Resources", "CPUQuota", parse_cpu_quota, offsetof(Agent, cpu_quota_percent), 1, 0, "100%", false,
           "a percentage from 1% to 100% per CPU of this host",
           "CPU time limit." },
-        { "Resources", "Tasks", parse_uint, offsetof(Agent, tasks_max), 1, 65536, "256", false,
+        { "Resources", "Tasks", parse_uint, offsetof(Agent, tasks_max), TASKS_MIN, TASKS_MAX_LIMIT, "256", false,
           "an integer from 1 to 65536",
           "Maximum number of processes and threads (TasksMax=)." },
 
         { "Security", "Capabilities", parse_capabilities, offsetof(Agent, cap_net_bind_service), 0, 0, NULL, false,
           "CAP_NET_BIND_SERVICE or nothing (the Kubernetes \"restricted\" rule)",
           "Capabilities added back to the agent." },
-        { "Security", "SystemCalls", parse_system_calls, offsetof(Agent, system_calls), 0, 64, NULL, false,
+        { "Security", "SystemCalls", parse_system_calls, offsetof(Agent, system_calls), 0, EXTRA_SYSCALLS_MAX, NULL, false,
           "system call names known to libseccomp, none of the never-allowed ones",
           "System calls added to the allow-list." },
         { "Security", "Network", parse_network, offsetof(Agent, network), 0, 0, "none", false,
           "none or private",
           "none: loopback only; private: a veth link to the host." },
 
-        { "Volumes", "Workspace", parse_size_range, offsetof(Agent, workspace_size), MiB(1), GiB(64), "500M", false,
+        { "Volumes", "Workspace", parse_size_range, offsetof(Agent, workspace_size), WORKSPACE_SIZE_MIN, WORKSPACE_SIZE_MAX, "500M", false,
           "a size from 1M to 64G, a multiple of 4K",
           "Size of the encrypted volatile /workspace." },
-        { "Volumes", "Tmp", parse_size_range, offsetof(Agent, tmp_size), MiB(1), GiB(16), "100M", false,
+        { "Volumes", "Tmp", parse_size_range, offsetof(Agent, tmp_size), TMP_SIZE_MIN, TMP_SIZE_MAX, "100M", false,
           "a size from 1M to 16G, a multiple of 4K",
           "Size of the /tmp tmpfs." },
         { "Volumes", "SharedState", parse_shared_state, offsetof(Agent, shared_state), 0, 0, NULL, false,

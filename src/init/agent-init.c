@@ -72,6 +72,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent-limits.h"
 #include "log.h"
 #include "macro.h"
 
@@ -135,7 +136,6 @@ static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUS
 
 /* Abstract socket name the agent sends sd_notify messages to. */
 #define NOTIFY_NAME "agentcage/notify"
-#define HEALTH_ARGS_MAX 64
 
 static uid_t arg_uid = (uid_t) -1;
 static uint64_t arg_keep_caps = 0;
@@ -146,7 +146,7 @@ static bool arg_notify = false;
 static uint64_t arg_watchdog_usec = 0;
 static uint64_t arg_health_interval_usec = 0;
 static uint64_t arg_health_retries = 0;
-static char *arg_health[HEALTH_ARGS_MAX + 1];
+static char *arg_health[HEALTH_CHECK_ARGS_MAX + 1];
 static size_t arg_n_health = 0;
 static char **arg_exec = NULL;
 
@@ -296,8 +296,8 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_health_retries = v;
                         break;
                 case ARG_HEALTH_CHECK:
-                        if (arg_n_health >= HEALTH_ARGS_MAX)
-                                return log_error_errno(-E2BIG, "More than %d --health-check= words.", HEALTH_ARGS_MAX);
+                        if (arg_n_health >= HEALTH_CHECK_ARGS_MAX)
+                                return log_error_errno(-E2BIG, "More than %d --health-check= words.", HEALTH_CHECK_ARGS_MAX);
                         arg_health[arg_n_health++] = optarg;
                         break;
                 case '?':

@@ -35,6 +35,11 @@ packages=(
         e2fsprogs procps iproute2 util-linux jq strace
         libseccomp2 libcryptsetup12 libiniparser1 libmount1 libsystemd0
         linux-image-amd64 initramfs-tools
+        # real agents and what they talk to: the interpreters the Python and
+        # Node.js images are built from, a fake internet (DNS, HTTP, TLS),
+        # a registry and the OCI tools, crun for the exported profile
+        python3 nodejs openssl ca-certificates dnsmasq-base curl
+        docker-registry skopeo umoci gnupg erofs-utils squashfs-tools crun
 )
 # Only what the root disk, the 9p shares and the network card need: makes the
 # initrd ~6 MB instead of ~36 MB, which matters at TCG speed.
@@ -84,7 +89,7 @@ mmdebstrap --variant=apt --mode=root \
         --customize-hook='echo agentcage-testbed >"$1/etc/hostname"' \
         --customize-hook='echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" >"$1/etc/fstab"' \
         --customize-hook='chroot "$1" passwd -d root' \
-        --customize-hook='for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer systemd-timesyncd.service; do ln -sf /dev/null "$1/etc/systemd/system/$u"; done' \
+        --customize-hook='for u in docker-registry.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer systemd-timesyncd.service; do ln -sf /dev/null "$1/etc/systemd/system/$u"; done' \
         --customize-hook='mkdir -p "$1/var/lib/agents/images" "$1/etc/agents"' \
         --customize-hook='rm -f "$1/etc/machine-id"; : >"$1/etc/machine-id"' \
         bookworm "$tmp/rootfs" \

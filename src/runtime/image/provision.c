@@ -35,11 +35,11 @@
 #include <unistd.h>
 
 #include "fs-util.h"
+#include "agent-limits.h"
 #include "log.h"
 #include "macro.h"
 #include "runtime.h"
 
-#define IMAGE_NAME_MAX 128U
 
 typedef enum ImageKind {
         IMAGE_TREE,

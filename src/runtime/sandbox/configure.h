@@ -12,33 +12,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent-limits.h"
 #include "parse-value.h"
 
-/* --- limits ------------------------------------------------------------ */
-
-/* Agent names: the unit instance name and a dm-crypt mapping name are built
- * from it, so keep it short and unambiguous. */
-#define AGENT_NAME_MAX 64
-/* Secret names become file names under /run/secrets. */
-#define SECRET_NAME_MAX 64
-#define SECRETS_MAX 64
-/* A secret is a key, a token or a certificate, never bulk data: refusing
- * anything larger than this keeps the mlock()ed copy small and stops a
- * mistyped source (a disk image, a log) from filling RAM. */
-#define SECRET_SIZE_MAX (1024U * 1024U)
-/* --syscalls=: at most this many extra names. */
-#define EXTRA_SYSCALLS_MAX 128
-
-/* The workspace: a multiple of the dm-crypt sector size, at least big
- * enough for an ext4 with a few inodes (mkfs.ext4 manages 1 MiB), at most 1 TiB (and never more than
- * the machine's RAM, checked at run time). */
-#define WORKSPACE_SECTOR_SIZE 4096U
-#define WORKSPACE_SIZE_MIN (1024ULL * 1024)
-#define WORKSPACE_SIZE_MAX (1ULL << 40)
-
-/* /tmp: same bounds as the definition schema accepts. */
-#define TMP_SIZE_MIN (1024ULL * 1024)
-#define TMP_SIZE_MAX (1ULL << 40)
+/* Every bound comes from agent-limits.h, the one set the schema uses too. */
 
 /* User namespaces: 65536 ids per agent, from 0x70000000 upwards, outside the
  * range systemd-nspawn --private-users=pick draws from (0x00080000 …
