@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The one owner of the runtime state layout. Every program that looks at a
+ * running agent (the generated unit's RuntimeDirectory=, agent-runtime,
+ * agentctl, the egress proxy) takes the paths from here:
+ *
+ *   /run/agentcage/                   AGENT_STATE_ROOT ($AGENTCAGE_RUNTIME_DIR for tests)
+ *   ├── .userns/                      user-namespace range leases (one file per range)
+ *   └── NAME/                         0700 root, the unit's RuntimeDirectory=
+ *       ├── agent.state               facts fixed at start (AgentStateInfo below)
+ *       ├── assignment                the task assignment (agentctl assign)
+ *       ├── seccomp.bpf               the compiled filter agent-init loads
+ *       ├── root/                     the image, mounted read-only
+ *       ├── tmp/                      the /tmp tmpfs
+ *       ├── secrets/                  the secrets ramfs
+ *       └── workspace/                the encrypted workspace
+ *
+ * agent.state is written once, atomically, by agent-runtime start before the
+ * agent runs, and read by agentctl (status, reap): what they need about a
+ * running agent comes from here, never from the definition as it is now
+ * (which may have been edited or broken since the agent started). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AGENT_STATE_ROOT "/run/agentcage"
+#define AGENT_STATE_USERNS_DIR ".userns"
+
+#define AGENT_STATE_INFO "agent.state"
+#define AGENT_STATE_ASSIGNMENT "assignment"
+#define AGENT_STATE_SECCOMP "seccomp.bpf"
+#define AGENT_STATE_ROOT_DIR "root"
+#define AGENT_STATE_TMP_DIR "tmp"
+#define AGENT_STATE_SECRETS_DIR "secrets"
+#define AGENT_STATE_WORKSPACE_DIR "workspace"
+
+/* Where agent-init and the filter appear inside the container. */
+#define AGENT_INIT_CONTAINER_PATH "/run/agentcage/init"
+#define AGENT_SECCOMP_CONTAINER_PATH "/run/agentcage/seccomp.bpf"
+
+/* An agent.state file is a few short lines; anything larger is not ours. */
+#define AGENT_STATE_INFO_MAX 4096U
+
+/* $AGENTCAGE_RUNTIME_DIR or /run/agentcage. The override must be a plain
+ * absolute path; anything else is ignored with a warning. Never NULL. */
+const char *agent_state_root(void);
+
+/* ROOT/NAME, or ROOT/NAME/ENTRY when entry is not NULL. NAME must be a valid
+ * agent name (-EINVAL otherwise). Returns 0 or -errno. */
+int agent_state_path(const char *name, const char *entry, char **ret);
+
+typedef enum AppArmorMode {
+        APPARMOR_REQUIRED,   /* no AppArmor, no agent (the default) */
+        APPARMOR_OPTIONAL,   /* the site allowed running unconfined; said on every start */
+        _APPARMOR_MODE_MAX,
+} AppArmorMode;
+
+const char *apparmor_mode_to_string(AppArmorMode m);
+int apparmor_mode_from_string(const char *s, AppArmorMode *ret);
+
+/* What is fixed about a running agent when it starts. */
+typedef struct AgentStateInfo {
+        uint64_t started_usec;         /* CLOCK_REALTIME */
+        uint64_t orphan_timeout_usec;  /* OrphanTimeoutSec=; 0 = never reaped */
+        uint32_t userns_base;          /* first host uid of its range */
+        AppArmorMode apparmor;
+        char *image;                   /* Image= as the definition said it */
+        char *image_digest;            /* "sha256:HEX" of what was mounted, or NULL */
+        char **image_exceptions;       /* ImageAllow= paths that were used, or NULL */
+} AgentStateInfo;
+
+void agent_state_info_done(AgentStateInfo *i);
+
+/* KEY=VALUE lines, one key each, in a fixed order. Strings must be printable
+ * without newlines (-EINVAL otherwise). */
+int agent_state_info_format(const AgentStateInfo *i, char **ret);
+
+/* Strict: unknown, repeated or malformed lines are -EBADMSG. Fills *ret only
+ * on success. */
+int agent_state_info_parse(const char *text, size_t len, AgentStateInfo *ret);
