@@ -66,9 +66,10 @@ static char *parse_back(const char *text) {
 }
 
 static void check_string(const char *in, const char *expected) {
+        static unsigned n;
         char *out = print_one(in), *back;
 
-        CHECK_MSG(out && clean_output(out), "output for %s is clean UTF-8 without control bytes", expected);
+        CHECK_MSG(out && clean_output(out), "output of string %u is clean UTF-8 without control bytes", ++n);
         back = out ? parse_back(out) : NULL;
         CHECK_STREQ(back, expected);
         free(out);
