@@ -243,7 +243,7 @@ static int read_unit_list(sd_bus_message *reply, char ***names, size_t *n) {
                 _cleanup_free_ char *name = agent_of_unit(unit);
                 char **grown;
 
-                if (!name || !agent_name_is_valid(name) || streq(active, "inactive"))
+                if (!name || !agent_name_is_valid(name) || streq(active, "inactive") || streq(active, "failed"))
                         continue;
                 grown = reallocarray(*names, *n + 2, sizeof(char *));
                 if (!grown)

@@ -37,7 +37,7 @@ int unit_info_get(sd_bus *bus, const char *name, UnitInfo *ret);
 void unit_times(const UnitInfo *u, uint64_t *ret_uptime, uint64_t *ret_ttl);
 
 /* The names NAME of the agent@NAME.service units systemd has loaded and that
- * are not inactive, sorted (an agent whose definition was deleted while it
+ * are neither inactive nor failed, sorted (an agent whose definition was deleted while it
  * runs is still one of them). */
 int bus_list_agents(sd_bus *bus, char ***ret, size_t *ret_n);
 

@@ -47,12 +47,9 @@ static int read_entry(const char *name, const char *entry, size_t max, char **re
 int state_assignment_read(const char *name, Assignment *ret) {
         _cleanup_free_ char *text = NULL;
         size_t len;
-        int r;
+        int r = read_entry(name, AGENT_STATE_ASSIGNMENT, ASSIGNMENT_FILE_MAX, &text, &len);
 
-        r = read_entry(name, AGENT_STATE_ASSIGNMENT, ASSIGNMENT_FILE_MAX, &text, &len);
-        if (r < 0)
-                return r;
-        return assignment_parse(text, len, ret);
+        return r < 0 ? r : assignment_parse(text, len, ret);
 }
 
 static int write_all(int fd, const char *text, size_t len) {
@@ -95,12 +92,9 @@ int state_assignment_write(int dir_fd, const Assignment *a) {
 int state_info_read(const char *name, AgentStateInfo *ret) {
         _cleanup_free_ char *text = NULL;
         size_t len;
-        int r;
+        int r = read_entry(name, AGENT_STATE_INFO, AGENT_STATE_INFO_MAX, &text, &len);
 
-        r = read_entry(name, AGENT_STATE_INFO, AGENT_STATE_INFO_MAX, &text, &len);
-        if (r < 0)
-                return r;
-        return agent_state_info_parse(text, len, ret);
+        return r < 0 ? r : agent_state_info_parse(text, len, ret);
 }
 
 static int cmp_str(const void *a, const void *b) {
