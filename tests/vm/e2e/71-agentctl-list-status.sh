@@ -81,6 +81,18 @@ else
 fi
 jq_true "status: at most 10 journal lines, the agent's among them" "$st" \
         '(.journal | length) <= 10 and any(.journal[]; .message | test("demo-agent: tick"))'
+# What agent.state says is shown, loudly when AppArmor is optional.
+set_agent_state "$a" APPARMOR=optional IMAGE_DIGEST=sha256:00ff IMAGE_EXCEPTIONS="/usr/bin/e2e-x /etc/e2e-y"
+st2=$(agentctl status --json "$a")
+jq_is "status: the AppArmor mode from agent.state" "$st2" .apparmor optional
+jq_is "status: the image digest from agent.state" "$st2" .image_digest sha256:00ff
+jq_is "status: the image exceptions from agent.state" "$st2" '.image_exceptions | join(",")' "/usr/bin/e2e-x,/etc/e2e-y"
+jq_is "status: the orphan timeout from agent.state" "$st2" .orphan_timeout_source agent.state
+check_output "status: a loud line when AppArmor is optional" "AppArmor: OPTIONAL - this agent may run WITHOUT AppArmor" \
+        agentctl status "$a"
+check_output "status: the image exceptions" "Exceptions: /usr/bin/e2e-x \(ImageAllow=\)" agentctl status "$a"
+check_output "status: the image and its digest" "Image: .* \(sha256:00ff\)" agentctl status "$a"
+restore_agent_state "$a"
 check_output "status: human output names the machine" "Machine: $a \(class container" agentctl status "$a"
 check_output "status: human output shows the TTL" "TTL: .* left \(RuntimeMaxSec=10min\)" agentctl status "$a"
 
