@@ -66,10 +66,13 @@ static void cat_print(const CatFile *f) {
 static int cat_json_file(const CatFile *f, struct json_object **ret) {
         int r;
 
-        r = json_new_object(ret);
-        return r < 0 ? r : json_set_str(*ret, "path", f->path) ?:
-                               json_set_str(*ret, "text", f->text) ?:
-                               json_set_str(*ret, "note", f->note);
+        r = json_new_object(ret) ?:
+            json_set_str(*ret, "path", f->path) ?:
+            json_set_str(*ret, "text", f->text) ?:
+            json_set_str(*ret, "note", f->note);
+        if (r < 0)
+                json_object_putp(ret);
+        return r;
 }
 
 typedef struct Cat {
