@@ -22,6 +22,7 @@
 static inline void json_object_putp(struct json_object **o) {
         if (*o)
                 (void) json_object_put(*o);
+        *o = NULL;
 }
 #define _cleanup_json_ _cleanup_(json_object_putp)
 
