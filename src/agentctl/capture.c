@@ -53,3 +53,14 @@ void capture_attach(Report *r, Capture *c) {
         r->userdata = c;
         r->quiet = c->quiet;
 }
+
+int definition_load_quiet(const AgentSource *s, Agent **ret) {
+        Capture cap = { .quiet = true };
+        Report report = {};
+        int r;
+
+        capture_attach(&report, &cap);
+        r = agent_load(s->name, s->main_path, s->dropins, s->n_dropins, &report, ret);
+        capture_done(&cap);
+        return r;
+}

@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 
+#include "agent.h"
+#include "definition.h"
 #include "report.h"
 
 typedef struct Captured {
@@ -31,3 +33,7 @@ typedef struct Capture {
 /* Makes r record into c (and, with c->quiet, log nothing). */
 void capture_attach(Report *r, Capture *c);
 void capture_done(Capture *c);
+
+/* Loads a definition without logging its problems. Returns agent_load()'s
+ * result: 0, AGENT_MASKED or a negative errno. */
+int definition_load_quiet(const AgentSource *s, Agent **ret);

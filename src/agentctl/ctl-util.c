@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,91 +65,63 @@ char *format_bytes(char *buf, size_t size, uint64_t bytes) {
         return buf;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if there is none. */
-static size_t utf8_valid_len(const unsigned char *s) {
-        size_t n;
-        uint32_t cp;
+int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        struct stat st;
 
-        if (s[0] < 0x80)
-                return 1;
-        if ((s[0] & 0xe0) == 0xc0) {
-                n = 2;
-                cp = s[0] & 0x1f;
-        } else if ((s[0] & 0xf0) == 0xe0) {
-                n = 3;
-                cp = s[0] & 0x0f;
-        } else if ((s[0] & 0xf8) == 0xf0) {
-                n = 4;
-                cp = s[0] & 0x07;
-        } else
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+                return -EBADFD;
+        data = malloc(max + 1);
+        if (!data)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k = read(fd, data + len, max + 1 - len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (k == 0)
+                        break;
+                len += (size_t) k;
+                if (len > max)
+                        return -EFBIG;
         }
-        /* Overlong forms, surrogates and values beyond Unicode are not text. */
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-                return 0;
-        return n;
+        data[len] = '\0';
+        *ret = TAKE_PTR(data);
+        if (ret_len)
+                *ret_len = len;
+        return 0;
 }
 
-void json_string(FILE *f, const char *s) {
-        const unsigned char *p = (const unsigned char *) s;
-
-        if (!s) {
-                fputs("null", f);
-                return;
+int ctl_exit_status(int r) {
+        switch (r) {
+        case 0:
+                return CTL_EXIT_OK;
+        case -CTL_E_USAGE:
+                return CTL_EXIT_USAGE;
+        case -CTL_E_UNKNOWN:
+                return CTL_EXIT_UNKNOWN;
+        case -CTL_E_NOT_ROOT:
+                return CTL_EXIT_NOT_ROOT;
+        case -CTL_E_UNREACHABLE:
+                return CTL_EXIT_UNREACHABLE;
+        default:
+                return r < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
         }
-        fputc('"', f);
-        while (*p) {
-                size_t n;
-
-                switch (*p) {
-                case '"':
-                        fputs("\\\"", f);
-                        p++;
-                        continue;
-                case '\\':
-                        fputs("\\\\", f);
-                        p++;
-                        continue;
-                case '\n':
-                        fputs("\\n", f);
-                        p++;
-                        continue;
-                case '\r':
-                        fputs("\\r", f);
-                        p++;
-                        continue;
-                case '\t':
-                        fputs("\\t", f);
-                        p++;
-                        continue;
-                }
-                if (*p < 0x20 || *p == 0x7f) {
-                        fprintf(f, "\\u%04x", *p);
-                        p++;
-                        continue;
-                }
-                n = utf8_valid_len(p);
-                if (n == 0) {
-                        fputs("\\ufffd", f);
-                        p++;
-                        continue;
-                }
-                fwrite(p, 1, n, f);
-                p += n;
-        }
-        fputc('"', f);
 }
 
-void json_u64(FILE *f, uint64_t v) {
-        if (v == CTL_UNSET)
-                fputs("null", f);
-        else
-                fprintf(f, "%" PRIu64, v);
+int ctl_plain_failure(int r) {
+        if (r == -CTL_E_USAGE || r == -CTL_E_UNKNOWN || r == -CTL_E_NOT_ROOT || r == -CTL_E_UNREACHABLE)
+                return -EIO;
+        return r < 0 ? r : -EIO;
 }
 
 void assignment_done(Assignment *a) {

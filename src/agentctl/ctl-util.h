@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The parts of agentctl that need neither systemd nor root: formatting, JSON
- * strings, the assignment file and the orphan rule of `agentctl reap`. They
+/* The parts of agentctl that need neither systemd nor root: formatting, bounded
+ * reads, exit statuses, the assignment file and the orphan rule of `agentctl reap`. They
  * are kept apart so that the unit tests can drive them directly. */
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
+#include <errno.h>
+#include <stddef.h>
 
 #include "macro.h"
 
@@ -28,11 +29,31 @@ char *format_timespan(char *buf, size_t size, uint64_t usec);
 char *format_bytes(char *buf, size_t size, uint64_t bytes);
 #define FORMAT_BYTES_MAX 32
 
-/* Writes s as a JSON string (with quotes); NULL is written as null. Bytes that
- * are not valid UTF-8 are replaced by U+FFFD so that the output always parses. */
-void json_string(FILE *f, const char *s);
-/* Writes v as a JSON number, or null for CTL_UNSET. */
-void json_u64(FILE *f, uint64_t v);
+/* Reads a regular file (or a character device) of at most max bytes into a
+ * NUL-terminated buffer. -EFBIG if it is larger, -EBADFD if it is something
+ * else. ret_len may be NULL. */
+int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len);
+
+/* Exit statuses (agentctl(1), EXIT STATUS). Verbs return 0 or a negative
+ * errno after logging; main() maps it here, once. The four errnos below are
+ * reserved for what they say: a failure of another kind that happens to carry
+ * one of them goes through ctl_plain_failure() first. */
+enum {
+        CTL_EXIT_OK = 0,
+        CTL_EXIT_FAIL = 1,        /* any other -errno */
+        CTL_EXIT_USAGE = 2,       /* -EINVAL: bad command, option, name, task or lease */
+        CTL_EXIT_UNKNOWN = 3,     /* -ESRCH: no such agent */
+        CTL_EXIT_NOT_ROOT = 4,    /* -EPERM: root needed */
+        CTL_EXIT_UNREACHABLE = 5, /* -EHOSTDOWN: systemd or machined unreachable */
+};
+#define CTL_E_USAGE EINVAL
+#define CTL_E_UNKNOWN ESRCH
+#define CTL_E_NOT_ROOT EPERM
+#define CTL_E_UNREACHABLE EHOSTDOWN
+
+int ctl_exit_status(int r);
+/* r as a plain failure (exit status 1): reserved errnos become -EIO. */
+int ctl_plain_failure(int r);
 
 /* The assignment of a running agent, /run/agentcage/NAME/assignment:
  *

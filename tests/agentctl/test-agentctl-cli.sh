@@ -141,6 +141,35 @@ expect "cat: an invalid definition is shown, without a unit" 0 "^# agent@broken.
 run AGENTCAGE_PATH="$GOOD" -- cat nope
 expect "cat: an unknown agent is exit 3" 3 "" "No agent 'nope' is defined"
 
+# --- hostile strings in JSON ---------------------------------------------------
+# File names and file contents are operator strings: quotes, control bytes and
+# invalid UTF-8 must come out as valid JSON (python decodes strictly).
+HOSTILE=$OUT/hostile
+mkdir -p "$HOSTILE"
+printf '[Agent]\nDescription="q" \\ \033[31m \001 \377\376 end\nImage=demo\n' >"$HOSTILE/evil.agent"
+run AGENTCAGE_PATH="$HOSTILE" $NOGEN -- cat --json evil
+expect "cat --json of a hostile definition: exit 0" 0
+json_check "cat --json: quotes, backslash, ESC and \\001 survive, invalid UTF-8 becomes U+FFFD" \
+        'd["definition"]["text"] == "[Agent]\nDescription=\"q\" \\ \x1b[31m \x01 \ufffd\ufffd end\nImage=demo\n"'
+run AGENTCAGE_PATH="$HOSTILE" $NOGEN -- cat evil
+if grep -q $'\033' "$OUT/stdout"; then not_ok "cat: no ESC reaches the terminal"; else ok "cat: no ESC reaches the terminal"; fi
+weird="$HOSTILE/we\"ird"$'\001\377'"name.conf"
+: >"$weird"
+run -- verify --json "$weird" "$HOSTILE/evil.agent"
+expect "verify --json of a hostile file name: exit 1" 1
+json_check "verify --json: the hostile name is one valid JSON string" \
+        'len(d) == 2 and d[0]["file"].endswith("we\"ird\x01\ufffdname.conf") and d[0]["agent"] is None and d[1]["agent"] == "evil"'
+
+# --- agents without a definition (deleted while they run) ---------------------
+STATE=$OUT/state
+mkdir -p "$STATE/ghost"
+run AGENTCAGE_PATH="$GOOD" AGENTCAGE_RUNTIME_DIR="$STATE" $NOBUS -- status ghost
+expect "status of an undefined agent with a state directory asks systemd (none here: exit 5)" 5 "" "system bus"
+run AGENTCAGE_PATH="$GOOD" AGENTCAGE_RUNTIME_DIR="$STATE" $NOBUS -- status nothere
+expect "status of an undefined agent without a state directory: exit 3" 3 "" "No agent 'nothere'"
+run AGENTCAGE_PATH="$GOOD" AGENTCAGE_RUNTIME_DIR="$STATE" $NOGEN -- cat ghost
+expect "cat needs a definition: exit 3" 3 "" "No agent 'ghost'"
+
 # --- list --names needs neither systemd nor root -------------------------------
 run AGENTCAGE_PATH="$GOOD" -- list --names
 if [ "$rc" -eq 0 ] && [ "$(cat "$OUT/stdout")" = "$(printf 'db\nweb')" ]; then

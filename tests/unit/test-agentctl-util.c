@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* agentctl's systemd-free parts: durations and sizes as shown, JSON strings,
+/* agentctl's systemd-free parts: durations and sizes as shown, exit statuses,
  * the assignment file format and the orphan rule of `agentctl reap`. */
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl-util.h"
 #include "parse-value.h"
@@ -19,18 +20,7 @@ static const char *bytes(uint64_t b) {
         return format_bytes(buf, sizeof buf, b);
 }
 
-static char *json(const char *s) {
-        char *out = NULL;
-        size_t n = 0;
-        FILE *f = open_memstream(&out, &n);
-        json_string(f, s);
-        fclose(f);
-        return out;
-}
-
 static void test_format(void) {
-        char *j;
-
         CHECK_STREQ(ts(0), "0ms");
         CHECK_STREQ(ts(750 * 1000), "750ms");
         CHECK_STREQ(ts(USEC_PER_SEC), "1s");
@@ -46,22 +36,6 @@ static void test_format(void) {
         CHECK_STREQ(bytes(512 * 1024 * 1024), "512.0M");
         CHECK_STREQ(bytes(UINT64_C(3) << 30), "3.0G");
 
-        j = json("plain");
-        CHECK_STREQ(j, "\"plain\"");
-        free(j);
-        j = json("q\"b\\n\nt\tc\x01 d\x7f");
-        CHECK_STREQ(j, "\"q\\\"b\\\\n\\nt\\tc\\u0001 d\\u007f\"");
-        free(j);
-        j = json("caf\xc3\xa9");
-        CHECK_STREQ(j, "\"caf\xc3\xa9\"");
-        free(j);
-        /* Invalid UTF-8 (a lone continuation byte, an overlong '/') must not reach the output. */
-        j = json("a\x80" "b\xc0\xaf");
-        CHECK_STREQ(j, "\"a\\ufffdb\\ufffd\\ufffd\"");
-        free(j);
-        j = json(NULL);
-        CHECK_STREQ(j, "null");
-        free(j);
 }
 
 static void test_task(void) {
@@ -175,8 +149,41 @@ static void test_orphan(void) {
         CHECK(orphan_verdict(start - 5 * S, start, NULL, T, &o) == ORPHAN_KEEP_YOUNG && o == 0);
 }
 
+static void test_exit_status(void) {
+        /* agentctl(1), EXIT STATUS: mapped once, in main(). */
+        CHECK(ctl_exit_status(0) == 0);
+        CHECK(ctl_exit_status(-EIO) == 1);
+        CHECK(ctl_exit_status(-ENOENT) == 1);
+        CHECK(ctl_exit_status(-EINVAL) == 2);
+        CHECK(ctl_exit_status(-ESRCH) == 3);
+        CHECK(ctl_exit_status(-EPERM) == 4);
+        CHECK(ctl_exit_status(-EHOSTDOWN) == 5);
+        /* A failure that carries a reserved errno by accident is a plain failure. */
+        CHECK(ctl_exit_status(ctl_plain_failure(-EINVAL)) == 1);
+        CHECK(ctl_exit_status(ctl_plain_failure(-EHOSTDOWN)) == 1);
+        CHECK(ctl_plain_failure(-ENOMEM) == -ENOMEM);
+}
+
+static void test_read_bounded(void) {
+        char path[] = "/tmp/test-agentctl-read-XXXXXX", *text = NULL;
+        size_t len = 0;
+        int fd = mkstemp(path);
+
+        CHECK(fd >= 0 && write(fd, "12345", 5) == 5);
+        close(fd);
+        CHECK(read_file_bounded(path, 5, &text, &len) == 0 && len == 5 && streq(text, "12345"));
+        free(text);
+        text = NULL;
+        CHECK(read_file_bounded(path, 4, &text, &len) == -EFBIG && !text);
+        CHECK(read_file_bounded("/tmp", 4, &text, &len) == -EBADFD);
+        CHECK(read_file_bounded("/nonexistent/x", 4, &text, &len) == -ENOENT);
+        unlink(path);
+}
+
 int main(void) {
         test_format();
+        test_exit_status();
+        test_read_bounded();
         test_task();
         test_assignment();
         test_orphan();

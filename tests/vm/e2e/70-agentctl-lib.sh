@@ -66,6 +66,38 @@ jq_true() {
         jq_is "$1" "$2" "$3" true
 }
 
+# set_agent_state NAME KEY=VALUE…: sets keys of NAME's agent.state, the way
+# agent-runtime start writes it (a complete file where it wrote none).
+# Returns the old file in $AGENT_STATE_SAVED ("" if there was none).
+set_agent_state() {
+        local f=$RUNTIME_DIR/$1/agent.state kv
+        shift
+        AGENT_STATE_SAVED=
+        if [ -e "$f" ]; then
+                AGENT_STATE_SAVED=$(cat "$f")
+        else
+                printf 'STARTED_USEC=%s\nORPHAN_TIMEOUT_USEC=0\nUSERNS_BASE=0\nAPPARMOR=required\nIMAGE=demo\n' \
+                        "$(date +%s)000000" >"$f"
+        fi
+        for kv in "$@"; do
+                if grep -q "^${kv%%=*}=" "$f"; then
+                        sed -i "s|^${kv%%=*}=.*|$kv|" "$f"
+                else
+                        printf '%s\n' "$kv" >>"$f"
+                fi
+        done
+}
+
+# restore_agent_state NAME: puts back what set_agent_state replaced.
+restore_agent_state() {
+        local f=$RUNTIME_DIR/$1/agent.state
+        if [ -n "$AGENT_STATE_SAVED" ]; then
+                printf '%s\n' "$AGENT_STATE_SAVED" >"$f"
+        else
+                rm -f "$f"
+        fi
+}
+
 as_nobody() {
         setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
 }

@@ -65,8 +65,34 @@ jq_true "status: the workspace is the 16M volume" "$st" \
         ".workspace.size_bytes > 8000000 and .workspace.size_bytes <= 16777216 and .workspace.used_bytes >= 0"
 jq_is "status: the definition's file" "$st" .definition.path "$AGENTS_DIR/$a.agent"
 jq_is "status: orphan_timeout_usec" "$st" .orphan_timeout_usec 0
+# What was fixed at start comes from agent.state; an agent-runtime that does
+# not write one yet leaves the definition as the source, and says so.
+if [ -e "$RUNTIME_DIR/$a/agent.state" ]; then
+        jq_is "status: the orphan timeout from agent.state" "$st" .orphan_timeout_source agent.state
+        jq_true "status: the AppArmor mode" "$st" '.apparmor == "required" or .apparmor == "optional"'
+        jq_true "status: the image" "$st" '.image | type == "string"'
+        check_output "status: human output shows the AppArmor mode" "AppArmor: " agentctl status "$a"
+else
+        jq_is "status: without agent.state, the orphan timeout from the definition" "$st" \
+                .orphan_timeout_source definition
+        jq_is "status: without agent.state, no AppArmor mode" "$st" .apparmor null
+        check_output "status: human output says agent.state is missing" "Start: no agent.state" \
+                agentctl status "$a"
+fi
 jq_true "status: at most 10 journal lines, the agent's among them" "$st" \
         '(.journal | length) <= 10 and any(.journal[]; .message | test("demo-agent: tick"))'
+# What agent.state says is shown, loudly when AppArmor is optional.
+set_agent_state "$a" APPARMOR=optional IMAGE_DIGEST=sha256:00ff IMAGE_EXCEPTIONS="/usr/bin/e2e-x /etc/e2e-y"
+st2=$(agentctl status --json "$a")
+jq_is "status: the AppArmor mode from agent.state" "$st2" .apparmor optional
+jq_is "status: the image digest from agent.state" "$st2" .image_digest sha256:00ff
+jq_is "status: the image exceptions from agent.state" "$st2" '.image_exceptions | join(",")' "/usr/bin/e2e-x,/etc/e2e-y"
+jq_is "status: the orphan timeout from agent.state" "$st2" .orphan_timeout_source agent.state
+check_output "status: a loud line when AppArmor is optional" "AppArmor: OPTIONAL - this agent may run WITHOUT AppArmor" \
+        agentctl status "$a"
+check_output "status: the image exceptions" "Exceptions: /usr/bin/e2e-x \(ImageAllow=\)" agentctl status "$a"
+check_output "status: the image and its digest" "Image: .* \(sha256:00ff\)" agentctl status "$a"
+restore_agent_state "$a"
 check_output "status: human output names the machine" "Machine: $a \(class container" agentctl status "$a"
 check_output "status: human output shows the TTL" "TTL: .* left \(RuntimeMaxSec=10min\)" agentctl status "$a"
 

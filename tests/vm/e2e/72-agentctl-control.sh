@@ -4,13 +4,15 @@
 #
 # agentctl start, stop and restart wait for systemd's job and report its
 # result; a start that fails says so and points to agentctl status; the
-# error paths exit with their documented status.
+# error paths exit with their documented status; an agent whose definition
+# was deleted while it runs is still listed, shown and stopped.
 AGENTCTL_LIB_ONLY=1 . "$(dirname "$0")/70-agentctl-lib.sh"
 
 a=e2e-ctl-job
 f=e2e-ctl-fail
 bad=e2e-ctl-bad
-trap 'stop_quietly agent@$a.service agent@$f.service; _lib_cleanup' EXIT
+gone=e2e-ctl-gone
+trap 'stop_quietly agent@$a.service agent@$f.service agent@$gone.service; _lib_cleanup' EXIT
 write_ctl_agent "$a" "OrphanTimeoutSec=0"
 write_agent "$f" <<'DEF'
 [Agent]
@@ -56,4 +58,23 @@ check_fails "not root: says root is needed" "needs root" as_nobody agentctl rest
 check_fails "a bad argument: usage error" "exactly one agent NAME" agentctl start
 agentctl start >/dev/null 2>&1
 check "… with status 2" test $? -eq 2
+
+# A definition deleted while its agent runs: the agent is still there.
+write_ctl_agent "$gone" "OrphanTimeoutSec=0"
+reload
+check_output "start $gone" "^Started agent $gone\.$" agentctl start "$gone" || bail "$gone did not start"
+rm -f "$AGENTS_DIR/$gone.agent"
+check_output "deleted definition: still listed, running, definition missing" \
+        "^$gone +active/running,missing " agentctl list
+jq_is "deleted definition: list --json says definition missing" "$(agentctl list --json)" \
+        ".[] | select(.name == \"$gone\") | .definition" missing
+st=$(agentctl status --json "$gone")
+jq_is "deleted definition: status --json shows it running" "$st" .active_state active
+jq_is "deleted definition: status --json has no definition path" "$st" .definition.path null
+check_output "deleted definition: status says so" "Definition: none" agentctl status "$gone"
+check_fails "deleted definition: start refuses it" "No agent '$gone' is defined" agentctl start "$gone"
+check_output "deleted definition: stop stops it" "^Stopped agent $gone\.$" agentctl stop "$gone"
+check "deleted definition: stopped and recycled" test ! -e "$RUNTIME_DIR/$gone"
+agentctl status "$gone" >/dev/null 2>&1
+check "deleted definition: once stopped, unknown (exit 3)" test $? -eq 3
 finish
