@@ -13,6 +13,7 @@
  * the current network namespace, then runs COMMAND (or waits): for tests and
  * for operators who wire a namespace by hand. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
@@ -49,6 +50,7 @@ static void agent_drop(size_t i) {
         EgressAgent *a = agents[i];
 
         log_info("Agent %s: gone, its egress listener is closed.", a->name);
+        egress_agent_flush_state(a);
         a->listen_source = sd_event_source_disable_unref(a->listen_source);
         a->pid_source = sd_event_source_disable_unref(a->pid_source);
         (void) close(a->listen_fd);
@@ -142,6 +144,8 @@ static int agent_add(sd_event *e, const char *name, int listen_fd, pid_t pid, ch
         snprintf(a->state_path, sizeof a->state_path, "%s/%s.stats", arg_state_dir, name);
         a->listen_fd = listen_fd;
         a->pidfd = TAKE_FD(pidfd);
+        /* The loop accepts until EAGAIN; the runtime's copy is closed by then. */
+        (void) fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
         r = sd_event_add_io(e, &a->listen_source, listen_fd, EPOLLIN, on_accept, a);
         if (r >= 0)
                 r = sd_event_add_io(e, &a->pid_source, a->pidfd, EPOLLIN, on_pid_exit, a);
@@ -153,7 +157,7 @@ static int agent_add(sd_event *e, const char *name, int listen_fd, pid_t pid, ch
                 return r;
         }
         agents[n_agents++] = a;
-        egress_agent_reset_state(a);
+        egress_agent_flush_state(a);
         log_info("Agent %s: egress listener registered by PID %d, policy %s.", name, (int) pid, a->policy_path);
         return 0;
 }
@@ -192,6 +196,7 @@ static int control_socket(int *ret) {
                 return log_error_errno(-EINVAL, "Expected at most one socket from the service manager, got %d.", n);
         if (n == 1) {
                 *ret = SD_LISTEN_FDS_START;
+                (void) fcntl(*ret, F_SETFL, fcntl(*ret, F_GETFL) | O_NONBLOCK);
                 return 0;
         }
         const char *path = arg_control ? arg_control : EGRESS_CONTROL_SOCKET;
@@ -213,6 +218,15 @@ static int control_socket(int *ret) {
         return 0;
 }
 
+/* Counters reach the state files once a second, not once per request. */
+static int on_state_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        for (size_t i = 0; i < n_agents; i++)
+                egress_agent_flush_state(agents[i]);
+        (void) sd_event_source_set_time(s, usec + 1000000);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ON); /* timers are one-shot */
+        return 0;
+}
+
 static int run_daemon(void) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         int fd = -EBADF, r;
@@ -231,6 +245,9 @@ static int run_daemon(void) {
         pthread_sigmask(SIG_BLOCK, &ss, NULL); /* before any thread exists */
         (void) sd_event_add_signal(e, NULL, SIGTERM, NULL, NULL);
         (void) sd_event_add_signal(e, NULL, SIGINT, NULL, NULL);
+        r = sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, 1000000, 100000, on_state_timer, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the state timer: %m");
         r = sd_event_add_io(e, NULL, fd, EPOLLIN, on_control, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the control socket: %m");

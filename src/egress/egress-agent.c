@@ -100,12 +100,15 @@ void egress_agent_account(EgressAgent *a, const EgressDecision *d) {
                 a->n_denied++;
         a->bytes_up += d->bytes_up;
         a->bytes_down += d->bytes_down;
-        write_state(a);
+        a->state_written = false;
         pthread_mutex_unlock(&a->lock);
 }
 
-void egress_agent_reset_state(EgressAgent *a) {
+void egress_agent_flush_state(EgressAgent *a) {
         pthread_mutex_lock(&a->lock);
-        write_state(a);
+        if (!a->state_written) {
+                write_state(a);
+                a->state_written = true;
+        }
         pthread_mutex_unlock(&a->lock);
 }

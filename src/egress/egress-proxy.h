@@ -24,6 +24,7 @@ typedef struct EgressAgent {
         struct stat policy_st;         /* what policy was read from */
         bool policy_checked;
         uint64_t n_allowed, n_denied, bytes_up, bytes_down;
+        bool state_written;            /* the state file shows these counters */
 
         int listen_fd, pidfd;
         sd_event_source *listen_source, *pid_source;
@@ -37,7 +38,7 @@ void egress_agent_unref(EgressAgent *a);
  * (missing or invalid file) in why: then the request is denied. */
 int egress_agent_policy(EgressAgent *a, EgressPolicy *ret, char *why, size_t why_size);
 
-/* Counts the decision and rewrites the agent's state file. */
+/* Counts the decision (the state file follows within a second). */
 void egress_agent_account(EgressAgent *a, const EgressDecision *d);
 
 typedef struct EgressOptions {
@@ -52,5 +53,6 @@ extern EgressOptions egress_options;
  * thread; takes over the reference). */
 void egress_serve(EgressAgent *a, int fd);
 
-/* Writes the state file with the current (at registration: zero) counters. */
-void egress_agent_reset_state(EgressAgent *a);
+/* Writes the state file if the counters changed since the last write (and
+ * at registration, with zeros). Called by the main loop once a second. */
+void egress_agent_flush_state(EgressAgent *a);

@@ -135,10 +135,20 @@ int egress_relay(int client, int upstream, uint64_t up_limit, bool tunnel, int i
                         r = -ETIMEDOUT;
                         break;
                 }
-                for (int i = 0; i < 2 && r >= 0; i++)
-                        if (!d[i].done)
-                                r = direction_step(&d[i], p[i].revents & (POLLIN | POLLHUP | POLLERR),
-                                                   p[1 - i].revents & (POLLOUT | POLLERR | POLLHUP), tunnel);
+                for (int i = 0; i < 2 && r >= 0; i++) {
+                        short in = p[i].revents & (POLLIN | POLLHUP | POLLERR);
+                        short out = p[1 - i].revents & (POLLOUT | POLLERR | POLLHUP);
+                        /* Keep moving while both ends are ready: a poll per
+                         * pipe-full is what costs on a fast link. */
+                        for (int spin = 0; spin < 16 && r >= 0 && !d[i].done; spin++) {
+                                uint64_t before = d[i].moved;
+                                size_t held = d[i].in_pipe;
+                                r = direction_step(&d[i], in, out, tunnel);
+                                if (d[i].moved == before && d[i].in_pipe == held)
+                                        break;
+                                in = out = 1;
+                        }
+                }
                 if (r < 0)
                         break;
         }

@@ -164,6 +164,7 @@ static int forward_head(Conn *c, int up) {
         }
         memcpy(out + n, "Connection: close\r\n\r\n", 21);
         n += 21;
+        c->d.bytes_up = n;
         return egress_write_all(up, out, n, egress_options.idle_timeout_msec);
 }
 
@@ -186,7 +187,7 @@ static int run_allowed(Conn *c, int up) {
                 r = egress_write_all(up, body, extra, egress_options.idle_timeout_msec);
         if (r < 0)
                 return r;
-        c->d.bytes_up = extra;
+        c->d.bytes_up += extra;
         uint64_t u = 0, dn = 0;
         r = egress_relay(c->fd, up, limit, c->req.is_connect, egress_options.idle_timeout_msec, &u, &dn);
         c->d.bytes_up += u;
@@ -235,6 +236,12 @@ void egress_serve(EgressAgent *a, int fd) {
         *c = (Conn) { .agent = a, .fd = fd, .start = now_usec() };
         c->d = (EgressDecision) { .agent = a->name, .host = "-", .method = "-", .rule = c->rule };
         int r = read_head(c, &bad);
+        if (r == -ECONNRESET && c->len == 0) {
+                /* connected and closed without a byte: no request, no decision */
+                (void) close(fd);
+                egress_agent_unref(a);
+                return;
+        }
         if (r == -EBADMSG || r == -E2BIG) {
                 (void) snprintf(c->rule, sizeof c->rule, "request syntax: %s", bad);
                 reply(c, 400, "Bad Request");
