@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -16,6 +18,7 @@ typedef struct Direction {
         int pipe[2];
         size_t in_pipe;
         uint64_t remaining, moved;
+        size_t pipe_size;
         bool eof, done;
 } Direction;
 
@@ -47,7 +50,7 @@ static int direction_init(Direction *d, int src, int dst, uint64_t limit) {
         *d = (Direction) { .src = src, .dst = dst, .remaining = limit, .pipe = { -EBADF, -EBADF } };
         if (pipe2(d->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
                 return negative_errno();
-        (void) fcntl(d->pipe[1], F_SETPIPE_SZ, PIPE_SIZE);
+        d->pipe_size = 64 * 1024; /* grown once a transfer turns out large */
         return 0;
 }
 
@@ -59,8 +62,12 @@ static void direction_done(Direction *d) {
 
 /* One step of a direction. Returns 0, or a negative errno that ends the relay. */
 static int direction_step(Direction *d, short src_events, short dst_events, bool tunnel) {
+        if (d->pipe_size < PIPE_SIZE && d->moved >= 4 * d->pipe_size) {
+                int n = fcntl(d->pipe[1], F_SETPIPE_SZ, PIPE_SIZE);
+                d->pipe_size = n > 0 ? (size_t) n : PIPE_SIZE; /* on failure: stop trying */
+        }
         if (src_events && !d->eof && d->in_pipe == 0 && d->remaining > 0) {
-                ssize_t k = splice(d->src, NULL, d->pipe[1], NULL, (size_t) MIN(d->remaining, (uint64_t) PIPE_SIZE),
+                ssize_t k = splice(d->src, NULL, d->pipe[1], NULL, (size_t) MIN(d->remaining, (uint64_t) d->pipe_size),
                                    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
                 if (k == 0)
                         d->eof = true;
@@ -86,10 +93,12 @@ static int direction_step(Direction *d, short src_events, short dst_events, bool
         return 0;
 }
 
-static void set_nonblock(int fd) {
-        int fl = fcntl(fd, F_GETFL);
+/* Non-blocking, and no Nagle delay: what arrives is passed on at once. */
+static void set_relay_mode(int fd) {
+        int fl = fcntl(fd, F_GETFL), one = 1;
         if (fl >= 0)
                 (void) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 int egress_relay(int client, int upstream, uint64_t up_limit, bool tunnel, int idle_msec, uint64_t *ret_up,
@@ -97,8 +106,8 @@ int egress_relay(int client, int upstream, uint64_t up_limit, bool tunnel, int i
         Direction d[2];
         int r;
 
-        set_nonblock(client);
-        set_nonblock(upstream);
+        set_relay_mode(client);
+        set_relay_mode(upstream);
         r = direction_init(&d[0], client, upstream, up_limit);
         if (r < 0)
                 return r;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -123,6 +124,8 @@ static int resolve_and_connect(Conn *c, int *ret_fd, int *ret_code) {
                 } else
                         errno = 0;
                 if (errno == 0) {
+                        int one = 1;
+                        (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                         const void *p = ai->ai_family == AF_INET ? (const void *) &((struct sockaddr_in *) ai->ai_addr)->sin_addr
                                                                  : (const void *) &((struct sockaddr_in6 *) ai->ai_addr)->sin6_addr;
                         (void) inet_ntop(ai->ai_family, p, c->address, sizeof c->address);
