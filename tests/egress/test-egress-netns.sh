@@ -11,10 +11,15 @@
 # prints a TAP SKIP otherwise. Ends with the benchmark (latency per request,
 # 64 MiB throughput, proxy against direct), printed as TAP comments.
 #
-# Usage: test-egress-netns.sh PATH-TO-agentcage-egress
+# The policy comes from a definition through agent-generator, and a "reload"
+# is what systemd does on daemon-reload: the output directory is removed and
+# the generator run again.
+#
+# Usage: test-egress-netns.sh PATH-TO-agentcage-egress PATH-TO-agent-generator
 set -uo pipefail
 
-PROXY=${1:?usage: $0 agentcage-egress}
+PROXY=${1:?usage: $0 agentcage-egress agent-generator}
+GEN=${2:?usage: $0 agentcage-egress agent-generator}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
 
@@ -93,22 +98,26 @@ openssl x509 -req -in "$T/tls.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreates
 spawn "$NS_W" tls openssl s_server -quiet -accept 198.51.100.11:443 -cert "$T/tls.pem" -key "$T/tls.key" -www >/dev/null 2>&1 </dev/null
 
 # --- the proxy (in its namespace, with the fake internet's resolver) and the agent's hand-over
-mkdir -p "$T/policy" "$T/state"
-cat >"$T/policy/eg1.policy" <<POL
-# compiled egress policy of agent eg1
-methods read-only
-allow www.test:80
-allow tls.test
-allow *.sub.test:80
-allow lo.test:80
-allow private.test:80
-allow rebind.test:80
-allow mixed.test:80
-allow nowhere.test:80
-deny bad.sub.test:80
-POL
+mkdir -p "$T/defs" "$T/state"
+cat >"$T/defs/eg1.agent" <<DEF
+[Agent]
+Image=/var/lib/machines/eg1
+Exec=/bin/agent
+
+[Egress]
+Allow=www.test:80 tls.test *.sub.test:80 lo.test:80 private.test:80 rebind.test:80 mixed.test:80 nowhere.test:80
+Deny=bad.sub.test:80
+Methods=read-only
+DEF
+# what systemd does on daemon-reload: a new output directory, the generator again
+generate() {
+        rm -rf "$T/gen" && mkdir "$T/gen" && AGENTCAGE_PATH="$T/defs" "$GEN" "$T/gen" "$T/gen" "$T/gen" 2>"$T/gen.log"
+}
+generate
+check "the generator writes the compiled policy" grep -qx "allow \*.sub.test:80" "$T/gen/agentcage-egress/eg1.policy"
+check "… and the backstop into the unit" grep -qx "IPAddressAllow=localhost" "$T/gen/agent@eg1.service"
 spawn "$NS_P" proxy unshare -m sh -c "mount --bind '$T/resolv.conf' /etc/resolv.conf && exec '$PROXY' --control='$T/ctl.sock' \
-        --policy-dir='$T/policy' --state-dir='$T/state' --log=stderr" 2>"$T/proxy.log"
+        --policy-dir='$T/gen/agentcage-egress' --state-dir='$T/state' --log=stderr" 2>"$T/proxy.log"
 for _ in $(seq 50); do [ -S "$T/ctl.sock" ] && break; sleep 0.1; done
 spawn "$NS_A" agent "$PROXY" hand-over --control="$T/ctl.sock" eg1 -- sleep 600 2>"$T/handover.log"
 for _ in $(seq 50); do grep -q "Agent eg1: egress listener registered" "$T/proxy.log" && break; sleep 0.1; done
@@ -185,11 +194,19 @@ else
 fi
 
 # --- live reload: the file changes, the running agent gets the new list
-sed -i 's/^methods read-only/methods all/' "$T/policy/eg1.policy"
-expect "after the policy changes to Methods=all, POST reaches the server (501 from http.server)" 501 "" -d x=1 http://www.test/
-rm "$T/policy/eg1.policy"
-expect "without a policy file everything is denied" 403 "no egress policy" http://www.test/hello.txt
-printf 'allow www.test:80\n' >"$T/policy/eg1.policy"
+sed -i 's/^Methods=read-only/Methods=all/' "$T/defs/eg1.agent"
+generate
+expect "after Methods=all and a reload, POST reaches the server (501 from http.server)" 501 "" -d x=1 http://www.test/
+mv "$T/defs/eg1.agent" "$T/eg1.agent.off"
+generate
+expect "after [Egress] is gone and a reload, everything is denied" 403 "no egress policy" http://www.test/hello.txt
+mv "$T/eg1.agent.off" "$T/defs/eg1.agent"
+sed -i 's/^Allow=.*/Allow=www.test:80/' "$T/defs/eg1.agent"
+generate
+code=$(inA curl -s -m 10 --proxy "$P" --cacert "$T/ca.pem" -o /dev/null -w '%{http_connect}' https://tls.test/ 2>/dev/null)
+check "after a reload with a shorter Allow=, CONNECT to the dropped host gets 403 ($code)" test "$code" = 403
+grep -q 'EGRESS_HOST=tls.test EGRESS_PORT=443 EGRESS_METHOD=CONNECT EGRESS_VERDICT=deny' "$T/proxy.log" \
+        && ok "… recorded as a denial" || nok "… recorded as a denial"
 
 # --- the records and the counters
 L="$T/proxy.log"
