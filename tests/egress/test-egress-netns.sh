@@ -163,6 +163,8 @@ expect "a name that does not resolve" 502 "resolver" http://nowhere.test/
 
 # --- rebinding: the proxy judges what it resolved and connects to exactly that
 expect "rebind.test while public" 200 "hello" http://rebind.test/hello.txt
+# the record is written when the proxy has closed both ends, just after curl is done
+for _ in $(seq 30); do grep -q "EGRESS_HOST=rebind.test" "$T/proxy.log" && break; sleep 0.1; done
 grep "EGRESS_HOST=rebind.test" "$T/proxy.log" | grep -q "EGRESS_ADDRESS=203.0.113.10 " \
         && ok "the connection went to the address that was checked" || nok "the connection went to the address that was checked"
 sed -i 's/^203.0.113.10 rebind.test/127.0.0.1 rebind.test/' "$T/hosts"
@@ -205,6 +207,7 @@ sed -i 's/^Allow=.*/Allow=www.test:80/' "$T/defs/eg1.agent"
 generate
 code=$(inA curl -s -m 10 --proxy "$P" --cacert "$T/ca.pem" -o /dev/null -w '%{http_connect}' https://tls.test/ 2>/dev/null)
 check "after a reload with a shorter Allow=, CONNECT to the dropped host gets 403 ($code)" test "$code" = 403
+for _ in $(seq 30); do grep -q 'EGRESS_HOST=tls.test EGRESS_PORT=443 EGRESS_METHOD=CONNECT EGRESS_VERDICT=deny' "$T/proxy.log" && break; sleep 0.1; done
 grep -q 'EGRESS_HOST=tls.test EGRESS_PORT=443 EGRESS_METHOD=CONNECT EGRESS_VERDICT=deny' "$T/proxy.log" \
         && ok "… recorded as a denial" || nok "… recorded as a denial"
 
