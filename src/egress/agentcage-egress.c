@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 #include <unistd.h>
@@ -65,11 +66,57 @@ typedef struct ConnStart {
         int fd;
 } ConnStart;
 
+/* Workers that finished a connection wait a while for the next one instead
+ * of exiting: no thread start and no new resolver state per request. At
+ * most IDLE_WORKERS_MAX wait; a connection with none waiting gets a new one. */
+#define IDLE_WORKERS_MAX 16
+#define IDLE_WORKER_SEC 30
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
+static ConnStart pool_queue[IDLE_WORKERS_MAX];
+static size_t pool_queued, pool_idle;
+
 static void *serve_thread(void *p) {
         ConnStart cs = *(ConnStart *) p;
         free(p);
-        egress_serve(cs.agent, cs.fd);
-        return NULL;
+        for (;;) {
+                egress_serve(cs.agent, cs.fd);
+
+                struct timespec deadline;
+                bool got = false;
+                clock_gettime(CLOCK_REALTIME, &deadline);
+                deadline.tv_sec += IDLE_WORKER_SEC;
+                pthread_mutex_lock(&pool_lock);
+                if (pool_idle < IDLE_WORKERS_MAX) {
+                        pool_idle++;
+                        while (pool_queued == 0)
+                                if (pthread_cond_timedwait(&pool_cond, &pool_lock, &deadline) != 0)
+                                        break;
+                        if (pool_queued > 0) {
+                                cs = pool_queue[--pool_queued];
+                                got = true;
+                        }
+                        pool_idle--;
+                }
+                pthread_mutex_unlock(&pool_lock);
+                if (!got)
+                        return NULL;
+        }
+}
+
+/* Hands the connection to a waiting worker. Returns false if none waits. */
+static bool pool_hand(ConnStart cs) {
+        bool ok = false;
+
+        pthread_mutex_lock(&pool_lock);
+        if (pool_idle > pool_queued) {
+                pool_queue[pool_queued++] = cs;
+                pthread_cond_signal(&pool_cond);
+                ok = true;
+        }
+        pthread_mutex_unlock(&pool_lock);
+        return ok;
 }
 
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -86,13 +133,17 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         (void) close(c);
                         continue;
                 }
+                ConnStart start = { egress_agent_ref(a), c };
+                if (pool_hand(start))
+                        continue;
                 ConnStart *cs = malloc(sizeof *cs);
                 pthread_t t;
                 if (!cs) {
                         (void) close(c);
+                        egress_agent_unref(a);
                         continue;
                 }
-                *cs = (ConnStart) { egress_agent_ref(a), c };
+                *cs = start;
                 pthread_attr_init(&attr);
                 pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
                 pthread_attr_setstacksize(&attr, 512 * 1024);
