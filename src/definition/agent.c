@@ -31,6 +31,8 @@ Agent *agent_free(Agent *a) {
                 free(a->secrets[i].source);
         }
         free(a->secrets);
+        strv_free(a->egress_allow);
+        strv_free(a->egress_deny);
         free(a);
         return NULL;
 }

@@ -72,6 +72,12 @@ typedef struct Agent {
         /* [Secrets] */
         AgentSecret *secrets;
         size_t n_secrets;
+
+        /* [Egress] (src/egress): canonical patterns "host:port" or
+         * "*.host:port". egress_allow NULL: no [Egress], no proxy. */
+        char **egress_allow;
+        char **egress_deny;
+        bool egress_read_only;  /* Methods=read-only */
 } Agent;
 
 Agent *agent_free(Agent *a);

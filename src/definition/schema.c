@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent-limits.h"
+#include "egress-policy.h"
 #include "macro.h"
 #include "parse-value.h"
 #include "policy.h"
@@ -358,6 +359,56 @@ static int parse_system_calls(const SchemaKey *k, const char *v, Agent *a, char 
         return 0;
 }
 
+/* [Egress]: host patterns checked by the one validator of src/egress and
+ * kept in canonical form. The table parses keys in its order: Network= is
+ * final when Allow= is parsed, Allow= when Deny= is. */
+static int parse_egress_hosts(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        _cleanup_strv_free_ char **words = NULL;
+        size_t n;
+        bool allow = streq(k->key, "Allow");
+        int r;
+
+        if (allow && a->network != NETWORK_NONE) {
+                WHY("[Egress] needs [Security] Network=none (the agent reaches the proxy on its own loopback)");
+                return -EINVAL;
+        }
+        if (!allow && !a->egress_allow) {
+                WHY("Deny= without Allow= (an agent without Allow= has no egress at all)");
+                return -EINVAL;
+        }
+        r = split_value(k, v, "patterns", &words, &n, why, why_size);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                EgressPattern p;
+                char canonical[EGRESS_HOST_MAX + 16];
+
+                r = egress_pattern_parse(words[i], &p, why, why_size);
+                if (r < 0)
+                        return r == -EADDRNOTAVAIL ? -EPERM : r;
+                egress_pattern_format(&p, canonical, sizeof canonical);
+                for (size_t j = 0; j < i; j++)
+                        if (streq(words[j], canonical)) {
+                                WHY("%s is listed twice", canonical);
+                                return -EINVAL;
+                        }
+                r = replace_string(&words[i], canonical);
+                if (r < 0)
+                        return r;
+        }
+        replace_strv(FIELD(a, k, char **), TAKE_PTR(words));
+        return 0;
+}
+
+static int parse_egress_methods(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        EgressMethods m;
+
+        if (egress_methods_from_string(v, &m) < 0)
+                return -EINVAL;
+        *FIELD(a, k, bool) = m == EGRESS_METHODS_READ_ONLY;
+        return 0;
+}
+
 #define SEC(n) ((uint64_t) (n) * USEC_PER_SEC)
 
 
@@ -454,6 +505,16 @@ const SchemaKey schema_keys[] = {
         { "Secrets", "*", NULL, 0, 0, 0, NULL, false,
           "an absolute host file, or cred:ID for a systemd credential",
           "Secret NAME delivered as /run/secrets/NAME (0400, owned by the agent)." },
+
+        { "Egress", "Allow", parse_egress_hosts, offsetof(Agent, egress_allow), 0, EGRESS_PATTERNS_MAX, NULL, false,
+          "host names or *.domain (any subdomain, not the domain itself), each with an optional :PORT (default 443); no IP literals, no bare *",
+          "Hosts the agent may reach through the egress proxy at 127.0.0.1:3128 (needs Network=none); without it the agent has no proxy." },
+        { "Egress", "Deny", parse_egress_hosts, offsetof(Agent, egress_deny), 0, EGRESS_PATTERNS_MAX, NULL, false,
+          "patterns like those of Allow=",
+          "Hosts refused even when Allow= matches them." },
+        { "Egress", "Methods", parse_egress_methods, offsetof(Agent, egress_read_only), 0, 0, "all", false,
+          "all or read-only",
+          "read-only: plain HTTP requests may only be GET, HEAD or OPTIONS (CONNECT to allowed hosts still works)." },
 };
 const size_t schema_n_keys = ELEMENTSOF(schema_keys);
 

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "parse-value.h"
 #include "render.h"
+#include "render-egress.h"
 #include "schema.h"
 
 static bool arg_dry_run = false;
@@ -87,6 +88,9 @@ static int generate_one(const AgentSource *s, int out_fd, Buffer *buf, Report *r
                 return log_error_errno(r, "%s exists already in the output directory (duplicate agent?), not replacing it.", unit);
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s: %m", unit);
+        r = emit_egress_policy_at(out_fd, a);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the egress policy of %s: %m", unit);
         if (a->autostart) {
                 r = emit_wants_symlink_at(out_fd, "agents.target.wants", unit);
                 if (r < 0)

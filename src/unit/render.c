@@ -11,6 +11,7 @@
 #include "config.h"
 #include "parse-value.h"
 #include "render.h"
+#include "render-egress.h"
 #include "schema.h"
 
 void render_unit_value(Buffer *b, const char *s) {
@@ -213,8 +214,10 @@ static int emit_start(const Agent *a, Buffer *b) {
         args_add(&l, "--private-users-ownership=off");
         if (a->network == NETWORK_PRIVATE)
                 args_add(&l, "--network-veth");
-        else
+        else if (!a->egress_allow)
                 args_add(&l, "--private-network");
+        /* [Egress]: nspawn stays in the unit's own namespace (PrivateNetwork=yes,
+         * lo only), where agent-runtime start made the proxy's listener. */
         args_add(&l, "--no-new-privileges=yes");
         args_add(&l, "--drop-capability=", drop_capability_list(a->cap_net_bind_service));
         args_add(&l, "--bind=", state, a->name, "/tmp:/tmp");
@@ -307,11 +310,12 @@ static int emit_credentials(const Agent *a, Buffer *b) {
 }
 
 static int emit_network_sandbox(const Agent *a, Buffer *b) {
-        if (a->network == NETWORK_NONE)
+        if (a->network == NETWORK_NONE) {
                 buffer_puts(b, "# Network=none: nspawn and the agent have loopback only.\n"
                                "PrivateNetwork=yes\n"
                                "IPAddressDeny=any\n");
-        else
+                render_egress_unit(a, b);
+        } else
                 buffer_puts(b, "# Network=private: the agent's veth link is set up by nspawn.\n");
         return 0;
 }
