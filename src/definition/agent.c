@@ -283,14 +283,7 @@ int agent_load(const char *name, const char *main_path, char *const *dropins, si
                 char buf[80];
                 (void) snprintf(buf, sizeof buf, "Agent %s", name);
                 a->description = strdup(buf);
-                /* Keys that only make sense together. */
-        if (a->watchdog_usec > 0 && !a->notify && !load_failed) {
-                const Effective *w = &eff[schema_find("Lifecycle", "WatchdogSec", NULL) - schema_keys];
-                report_error(r, w->path ? w->path : main_path, w->entry ? w->entry->line : 0, "Lifecycle",
-                             "WatchdogSec", "heartbeats need Notify=yes (the agent sends WATCHDOG=1 over $NOTIFY_SOCKET)");
-        }
-
-        if (!a->description) {
+                if (!a->description) {
                         ret_r = -ENOMEM;
                         goto finish;
                 }
