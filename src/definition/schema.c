@@ -49,17 +49,6 @@ static int parse_description(const SchemaKey *k, const char *v, Agent *a, char *
         return replace_string(FIELD(a, k, char *), v);
 }
 
-static bool image_name_is_valid(const char *s) {
-        size_t n = strlen(s);
-
-        if (n < 1 || n > 64 || streq(s, ".") || streq(s, "..") || s[0] == '.' || s[0] == '-')
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isalnum((unsigned char) s[i]) && !strchr("._-", s[i]))
-                        return false;
-        return true;
-}
-
 static int parse_image(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
         if (v[0] == '/') {
                 if (!path_is_normalized_absolute(v) || streq(v, "/")) {

@@ -7,22 +7,45 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent-limits.h"
 #include "agent-service-template.h"
 #include "config.h"
 #include "parse-value.h"
 #include "render.h"
 #include "schema.h"
 
-void render_unit_value(Buffer *b, const char *s) {
+int render_unit_value(Buffer *b, const char *s) {
+        size_t n = strlen(s);
+
+        /* A unit setting has no escape for a line break, and a trailing
+         * backslash continues the line: such a value cannot be written. */
+        if (!string_is_printable_utf8(s, false) || (n > 0 && s[n - 1] == '\\'))
+                return -EINVAL;
         for (const char *p = s; *p;) {
                 const char *pct = strchr(p, '%');
                 if (!pct) {
                         buffer_puts(b, p);
-                        return;
+                        break;
                 }
                 buffer_put(b, p, (size_t) (pct - p));
                 buffer_puts(b, "%%");
                 p = pct + 1;
+        }
+        return 0;
+}
+
+void render_comment_text(Buffer *b, const char *s) {
+        while (*s) {
+                size_t n = utf8_printable_char_len(s, false);
+
+                if (n == 0 || *s == '\\') {
+                        /* C style, so that the reader sees which byte it was. */
+                        buffer_printf(b, "\\x%02x", (unsigned char) *s);
+                        s++;
+                        continue;
+                }
+                buffer_put(b, s, n);
+                s += n;
         }
 }
 
@@ -70,7 +93,8 @@ void render_exec_word(Buffer *b, const char *s) {
  * live back to back in one buffer (no allocation per word). */
 typedef struct ArgList {
         Buffer text;
-        size_t start[512];
+        /* Room for the fixed options and every list at its schema limit. */
+        size_t start[64 + EXEC_ARGS_MAX + ENVIRONMENT_MAX + HEALTH_CHECK_ARGS_MAX + SECRETS_MAX];
         size_t n;
         bool failed;
 } ArgList;
@@ -299,8 +323,10 @@ static int emit_credentials(const Agent *a, Buffer *b) {
                  * store when the units are generated; agent-runtime refuses
                  * the start when the credential is missing altogether. */
                 (void) snprintf(path, sizeof path, "%s/%s", credstore_encrypted(), id);
+                if (!credential_id_is_valid(id))
+                        return -EINVAL;
                 buffer_puts(b, access(path, F_OK) >= 0 ? "LoadCredentialEncrypted=" : "LoadCredential=");
-                render_unit_value(b, id);
+                buffer_puts(b, id);
                 buffer_puts(b, "\n");
         }
         return 0;
@@ -318,11 +344,11 @@ static int emit_network_sandbox(const Agent *a, Buffer *b) {
 
 static int emit_source_comment(const Agent *a, Buffer *b) {
         buffer_puts(b, "#   definition: ");
-        buffer_puts(b, a->source_path);
+        render_comment_text(b, a->source_path);
         buffer_puts(b, "\n");
         for (char **d = a->dropin_paths; d && *d; d++) {
                 buffer_puts(b, "#   drop-in:    ");
-                buffer_puts(b, *d);
+                render_comment_text(b, *d);
                 buffer_puts(b, "\n");
         }
         return 0;
@@ -344,12 +370,14 @@ static const struct {
 static int emit_inline(const Agent *a, const char *name, size_t len, Buffer *b) {
 #define IS(s) (len == strlen(s) && memcmp(name, s, len) == 0)
         if (IS("DESCRIPTION"))
-                render_unit_value(b, a->description);
+                return render_unit_value(b, a->description);
         else if (IS("SOURCE_PATH"))
-                render_unit_value(b, a->source_path);
-        else if (IS("NAME"))
-                buffer_puts(b, a->name); /* validated: [a-z0-9-] only */
-        else if (IS("START_LIMIT_BURST"))
+                return render_unit_value(b, a->source_path);
+        else if (IS("NAME")) {
+                if (!agent_name_is_valid(a->name))
+                        return -EINVAL;
+                buffer_puts(b, a->name);
+        }        else if (IS("START_LIMIT_BURST"))
                 put_u64(b, a->max_restarts + 1);
         else if (IS("RUNTIME_MAX_SEC"))
                 put_span(b, a->runtime_max_usec);

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "buffer.h"
+#include "agent-limits.h"
+#include "macro.h"
 #include "parse-value.h"
 #include "render.h"
 #include "schema.h"
@@ -202,9 +204,95 @@ static void test_escaping(void) {
         check_exec_word("esc\x1b", "\"esc\\x1b\"");
         check_exec_word("%n", "\"%%n\"");
 
-        render_unit_value(&b, "50% %i %%");
+        CHECK(render_unit_value(&b, "50% %i %%") == 0);
         CHECK_STREQ(b.data, "50%% %%i %%%%");
+        buffer_reset(&b);
+
+        /* Nothing that could end the line or continue it reaches a setting. */
+        CHECK(render_unit_value(&b, "a\n[Service]\nExecStartPre=+sh") == -EINVAL);
+        CHECK(render_unit_value(&b, "tab\there") == -EINVAL);
+        CHECK(render_unit_value(&b, "cont\\") == -EINVAL);
+        CHECK(render_unit_value(&b, "caf\xe9") == -EINVAL);
+        CHECK(b.len == 0);
+
+        /* A comment shows every such byte as \xNN and stays on its line. */
+        render_comment_text(&b, "x\n[Service]\nExecStartPre=+sh -c id\n#.conf");
+        CHECK_STREQ(b.data, "x\\x0a[Service]\\x0aExecStartPre=+sh -c id\\x0a#.conf");
+        buffer_reset(&b);
+        render_comment_text(&b, "caf\xe9 \\ caf\xc3\xa9");
+        CHECK_STREQ(b.data, "caf\\xe9 \\x5c caf\xc3\xa9");
         buffer_done(&b);
+}
+
+static void test_secret_sources(void) {
+        static const struct {
+                const char *agent, *source;
+                int r;
+                const char *rule; /* a substring of the rule that fired */
+        } t[] = {
+                { "web", "/etc/agents/secrets/token", 0, NULL },
+                { "web", "/etc/agents/secrets/web/token", 0, NULL },
+                { "web", "cred:web", 0, NULL },
+                { "web", "cred:web.token", 0, NULL },
+                { "web", "cred:web.a.b", 0, NULL },
+                { "web", "/etc/shadow", -EPERM, "only from below the secrets directory" },
+                { "web", "/etc/agents/secrets", -EPERM, "only from below the secrets directory" },
+                { "web", "/etc/agents/secretsx/t", -EPERM, "only from below the secrets directory" },
+                { "web", "/tmp/x", -EPERM, "only from below the secrets directory" },
+                { "web", "/etc/agents/secrets/../shadow", -EINVAL, "normalised absolute path" },
+                { "web", "/etc/agents/secrets//t", -EINVAL, "normalised absolute path" },
+                { "web", "/etc/agents/secrets/t\n", -EINVAL, "normalised absolute path" },
+                { "web", "token", -EINVAL, "below the secrets directory or cred:ID" },
+                { "web", "", -EINVAL, "below the secrets directory or cred:ID" },
+                { "web", "cred:", -EINVAL, "credential ID" },
+                { "web", "cred:../x", -EINVAL, "credential ID" },
+                { "web", "cred:web/x", -EINVAL, "credential ID" },
+                { "web", "cred:db", -EACCES, "only its own credentials" },
+                { "web", "cred:webx", -EACCES, "only its own credentials" },
+                { "web", "cred:web.", -EACCES, "only its own credentials" },
+                { "web", "cred:we", -EACCES, "only its own credentials" },
+                { "web", "cred:api.web", -EACCES, "only its own credentials" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                const char *rule = NULL;
+                int r = secret_source_check(t[i].agent, t[i].source, &rule);
+
+                CHECK_MSG(r == t[i].r, "secret_source_check(%s, %s) = %d, want %d", t[i].agent, t[i].source, r, t[i].r);
+                if (t[i].rule)
+                        CHECK_MSG(rule && strstr(rule, t[i].rule), "%s: rule '%s' names '%s'", t[i].source,
+                                  rule ? rule : "(none)", t[i].rule);
+                else
+                        CHECK_MSG(!rule, "%s: no rule", t[i].source);
+        }
+
+        CHECK(credential_id_is_valid("db.password"));
+        CHECK(credential_id_is_valid("A-1_b"));
+        CHECK(!credential_id_is_valid(""));
+        CHECK(!credential_id_is_valid(".x"));
+        CHECK(!credential_id_is_valid("-x"));
+        CHECK(!credential_id_is_valid("a/b"));
+        char id[CREDENTIAL_ID_MAX + 2];
+        memset(id, 'a', sizeof id - 1);
+        id[CREDENTIAL_ID_MAX] = '\0';
+        CHECK(credential_id_is_valid(id));
+        id[CREDENTIAL_ID_MAX] = 'a';
+        id[CREDENTIAL_ID_MAX + 1] = '\0';
+        CHECK(!credential_id_is_valid(id));
+        CHECK(image_name_is_valid("debian-12.img"));
+        CHECK(!image_name_is_valid(".."));
+        CHECK(!image_name_is_valid("-o"));
+        CHECK(!image_name_is_valid("a/b"));
+        CHECK(!image_name_is_valid("a b"));
+        CHECK(credential_is_own("web", "web"));
+        CHECK(credential_is_own("web", "web.x"));
+        CHECK(!credential_is_own("web", "webx"));
+        CHECK(!credential_is_own("web", "web."));
+        CHECK(utf8_printable_char_len("\xc3\xa9", false) == 2);
+        CHECK(utf8_printable_char_len("\xe9", false) == 0);
+        CHECK(utf8_printable_char_len("\t", false) == 0);
+        CHECK(utf8_printable_char_len("\t", true) == 1);
+        CHECK(utf8_printable_char_len("", true) == 0);
 }
 
 static void test_schema(void) {
@@ -243,6 +331,7 @@ int main(void) {
         test_names_paths();
         test_split();
         test_escaping();
+        test_secret_sources();
         test_schema();
         return tap_finish();
 }
