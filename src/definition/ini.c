@@ -182,7 +182,8 @@ static bool check_value(LineParser *p, const char *key, char **vb, char **ve) {
 static int add_entry(LineParser *p, char *key, char *value) {
         /* Duplicates within one file are almost always a mistake. */
         for (size_t k = 0; k < p->n_entries; k++)
-                if (strcasecmp(p->entries[k].section, p->section) == 0 && strcasecmp(p->entries[k].key, key) == 0) {
+                if (tolower((unsigned char) p->entries[k].key[0]) == tolower((unsigned char) key[0]) &&
+                    strcasecmp(p->entries[k].key, key) == 0 && strcasecmp(p->entries[k].section, p->section) == 0) {
                         line_error(p, p->section, key, "given twice in this file (first on line %u)", p->entries[k].line);
                         return 0;
                 }
@@ -260,16 +261,17 @@ static int parse_lines(LineParser *p, char *text, size_t len) {
         return p->errors > 0 ? -EINVAL : 0;
 }
 
-/* Reads the whole file in one read() where it can: size is what fstat()
- * said; a file that grew past INI_FILE_MAX while being read is -EFBIG. */
+/* Reads the whole file in one read() where it can, into a buffer of the
+ * size fstat() said (plus the NUL); a file that grows while being read gets
+ * a bigger one, up to INI_FILE_MAX, beyond which it is -EFBIG. */
 static int read_all(int fd, size_t size, char **ret, size_t *ret_len) {
-        _cleanup_free_ char *buf = malloc(INI_FILE_MAX + 1);
-        size_t len = 0;
+        size_t cap = size + 1, len = 0;
+        _cleanup_free_ char *buf = malloc(cap);
 
         if (!buf)
                 return -ENOMEM;
         for (;;) {
-                ssize_t k = read(fd, buf + len, INI_FILE_MAX + 1 - len);
+                ssize_t k = read(fd, buf + len, cap - len);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -281,6 +283,20 @@ static int read_all(int fd, size_t size, char **ret, size_t *ret_len) {
                 /* Got what fstat() promised (or the end): no second read. */
                 if (k == 0 || len == size)
                         break;
+                if (len == cap) {
+                        char *t;
+                        cap = MIN(cap * 2, (size_t) INI_FILE_MAX + 2);
+                        t = realloc(buf, cap);
+                        if (!t)
+                                return -ENOMEM;
+                        buf = t;
+                }
+        }
+        if (len == cap) {
+                char *t = realloc(buf, cap + 1);
+                if (!t)
+                        return -ENOMEM;
+                buf = t;
         }
         buf[len] = '\0';
         *ret = TAKE_PTR(buf);
@@ -345,7 +361,8 @@ static int fill_dictionary(IniFile *f) {
                 for (const char *c = e->section; *c; c++)
                         lookup[n++] = (char) tolower((unsigned char) *c);
                 lookup[n] = '\0';
-                if (dictionary_set(f->dict, lookup, NULL) < 0)
+                /* Entries of one section header share its name. */
+                if ((i == 0 || e->section != f->entries[i - 1].section) && dictionary_set(f->dict, lookup, NULL) < 0)
                         return -ENOMEM;
                 lookup[n++] = ':';
                 for (const char *c = e->key; *c; c++)

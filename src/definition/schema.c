@@ -450,7 +450,9 @@ const SchemaKey *schema_find(const char *section, const char *key, bool *ret_sec
         bool known = false;
 
         for (size_t i = 0; i < schema_n_keys; i++) {
-                if (strcasecmp(schema_keys[i].section, section) != 0)
+                /* The first letter rules out most rows without a call. */
+                if (tolower((unsigned char) schema_keys[i].section[0]) != tolower((unsigned char) section[0]) ||
+                    strcasecmp(schema_keys[i].section, section) != 0)
                         continue;
                 known = true;
                 if (streq(schema_keys[i].key, "*") || strcasecmp(schema_keys[i].key, key) == 0) {

@@ -367,85 +367,175 @@ static const struct {
 };
 
 /* Placeholders inside a line: always a single value. */
-static int emit_inline(const Agent *a, const char *name, size_t len, Buffer *b) {
-#define IS(s) (len == strlen(s) && memcmp(name, s, len) == 0)
-        if (IS("DESCRIPTION"))
+typedef enum InlinePlaceholder {
+        PH_DESCRIPTION,
+        PH_SOURCE_PATH,
+        PH_NAME,
+        PH_START_LIMIT_BURST,
+        PH_RUNTIME_MAX_SEC,
+        PH_RESTART,
+        PH_RESTART_SEC,
+        PH_MEMORY_MAX,
+        PH_CPU_QUOTA,
+        PH_TASKS_MAX,
+        _PH_MAX,
+} InlinePlaceholder;
+
+static const char *const inline_names[_PH_MAX] = {
+        [PH_DESCRIPTION] = "DESCRIPTION",
+        [PH_SOURCE_PATH] = "SOURCE_PATH",
+        [PH_NAME] = "NAME",
+        [PH_START_LIMIT_BURST] = "START_LIMIT_BURST",
+        [PH_RUNTIME_MAX_SEC] = "RUNTIME_MAX_SEC",
+        [PH_RESTART] = "RESTART",
+        [PH_RESTART_SEC] = "RESTART_SEC",
+        [PH_MEMORY_MAX] = "MEMORY_MAX",
+        [PH_CPU_QUOTA] = "CPU_QUOTA",
+        [PH_TASKS_MAX] = "TASKS_MAX",
+};
+
+static int emit_inline(const Agent *a, InlinePlaceholder ph, Buffer *b) {
+        switch (ph) {
+        case PH_DESCRIPTION:
                 return render_unit_value(b, a->description);
-        else if (IS("SOURCE_PATH"))
+        case PH_SOURCE_PATH:
                 return render_unit_value(b, a->source_path);
-        else if (IS("NAME")) {
+        case PH_NAME:
                 if (!agent_name_is_valid(a->name))
                         return -EINVAL;
                 buffer_puts(b, a->name);
-        }        else if (IS("START_LIMIT_BURST"))
+                return 0;
+        case PH_START_LIMIT_BURST:
                 put_u64(b, a->max_restarts + 1);
-        else if (IS("RUNTIME_MAX_SEC"))
+                return 0;
+        case PH_RUNTIME_MAX_SEC:
                 put_span(b, a->runtime_max_usec);
-        else if (IS("RESTART"))
+                return 0;
+        case PH_RESTART:
                 buffer_puts(b, restart_name(a->restart));
-        else if (IS("RESTART_SEC"))
+                return 0;
+        case PH_RESTART_SEC:
                 put_span(b, a->restart_usec);
-        else if (IS("MEMORY_MAX"))
+                return 0;
+        case PH_MEMORY_MAX:
                 put_u64(b, a->memory_max);
-        else if (IS("CPU_QUOTA")) {
+                return 0;
+        case PH_CPU_QUOTA:
                 put_u64(b, a->cpu_quota_percent);
                 buffer_put(b, "%", 1);
-        } else if (IS("TASKS_MAX"))
+                return 0;
+        case PH_TASKS_MAX:
                 put_u64(b, a->tasks_max);
-        else
+                return 0;
+        default:
                 return -EINVAL;
-        return 0;
-#undef IS
+        }
 }
 
-int render_unit(const Agent *a, Buffer *b) {
-        const char *t = agent_service_template;
+/* The template, cut once into pieces: literal text, line placeholders and
+ * inline placeholders, so that rendering a unit does no scanning. */
+typedef struct Piece {
+        const char *text;
+        size_t len;
+        int line_ph;   /* index in line_placeholders, or -1 */
+        int inline_ph; /* InlinePlaceholder, or -1 */
+} Piece;
 
-        while (*t) {
+static Piece pieces[256];
+static size_t n_pieces;
+
+static int piece_add(const char *text, size_t len, int line_ph, int inline_ph) {
+        if (n_pieces >= ELEMENTSOF(pieces))
+                return -E2BIG;
+        /* Adjacent text is one piece. */
+        if (line_ph < 0 && inline_ph < 0 && n_pieces > 0 && pieces[n_pieces - 1].line_ph < 0 &&
+            pieces[n_pieces - 1].inline_ph < 0 && pieces[n_pieces - 1].text + pieces[n_pieces - 1].len == text) {
+                pieces[n_pieces - 1].len += len;
+                return 0;
+        }
+        pieces[n_pieces++] = (Piece) { text, len, line_ph, inline_ph };
+        return 0;
+}
+
+static int find_name(const char *const *names, size_t n_names, size_t stride, const char *s, size_t len) {
+        for (size_t i = 0; i < n_names; i++) {
+                const char *name = *(const char *const *) ((const char *) names + i * stride);
+                if (strlen(name) == len && memcmp(name, s, len) == 0)
+                        return (int) i;
+        }
+        return -1;
+}
+
+/* One ordinary line: text and @NAME@ placeholders. */
+static int cut_line(const char *t, const char *eol) {
+        for (const char *p = t; p < eol;) {
+                const char *at = memchr(p, '@', (size_t) (eol - p));
+                const char *end = at ? memchr(at + 1, '@', (size_t) (eol - at - 1)) : NULL;
+                /* '@' also appears in unit names (modprobe@loop): a
+                 * placeholder is upper case and '_' only. */
+                size_t n = end ? (size_t) (end - at - 1) : 0;
+                int ph;
+
+                if (!at)
+                        return piece_add(p, (size_t) (eol - p), -1, -1);
+                if (!end || n == 0 || strspn(at + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != n) {
+                        if (piece_add(p, (size_t) (at - p) + 1, -1, -1) < 0)
+                                return -E2BIG;
+                        p = at + 1;
+                        continue;
+                }
+                ph = find_name(inline_names, _PH_MAX, sizeof inline_names[0], at + 1, n);
+                if (ph < 0 || piece_add(p, (size_t) (at - p), -1, -1) < 0 || piece_add(NULL, 0, -1, ph) < 0)
+                        return -EINVAL;
+                p = end + 1;
+        }
+        return 0;
+}
+
+static int cut_template(void) {
+        for (const char *t = agent_service_template; *t;) {
                 const char *eol = strchrnul(t, '\n');
                 size_t len = (size_t) (eol - t);
+                int r;
 
                 /* A line that is exactly @NAME@ is a line placeholder. */
                 if (len > 2 && t[0] == '@' && t[len - 1] == '@' && !memchr(t + 1, '@', len - 2)) {
-                        bool found = false;
-                        for (size_t i = 0; i < ELEMENTSOF(line_placeholders); i++)
-                                if (strlen(line_placeholders[i].name) == len - 2 &&
-                                    memcmp(line_placeholders[i].name, t + 1, len - 2) == 0) {
-                                        int r = line_placeholders[i].emit(a, b);
-                                        if (r < 0)
-                                                return r;
-                                        found = true;
-                                        break;
-                                }
-                        if (!found)
-                                return -EINVAL;
+                        int ph = find_name(&line_placeholders[0].name, ELEMENTSOF(line_placeholders),
+                                           sizeof line_placeholders[0], t + 1, len - 2);
+                        r = ph < 0 ? -EINVAL : piece_add(NULL, 0, ph, -1);
                 } else {
-                        const char *p = t;
-                        while (p < eol) {
-                                const char *at = memchr(p, '@', (size_t) (eol - p));
-                                const char *end;
-                                if (!at) {
-                                        buffer_put(b, p, (size_t) (eol - p));
-                                        break;
-                                }
-                                end = memchr(at + 1, '@', (size_t) (eol - at - 1));
-                                /* '@' also appears in unit names (modprobe@loop):
-                                 * a placeholder is upper case and '_' only. */
-                                size_t n = end ? (size_t) (end - at - 1) : 0;
-                                bool is_ph = end && n > 0 && strspn(at + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == n;
-                                if (!is_ph) {
-                                        buffer_put(b, p, (size_t) (at - p) + 1);
-                                        p = at + 1;
-                                        continue;
-                                }
-                                buffer_put(b, p, (size_t) (at - p));
-                                if (emit_inline(a, at + 1, n, b) < 0)
-                                        return -EINVAL;
-                                p = end + 1;
-                        }
-                        buffer_puts(b, "\n");
+                        r = cut_line(t, eol);
+                        if (r >= 0)
+                                r = piece_add(eol, *eol ? 1 : 0, -1, -1);
+                        if (r >= 0 && !*eol)
+                                r = piece_add("\n", 1, -1, -1);
                 }
+                if (r < 0)
+                        return r;
                 t = *eol ? eol + 1 : eol;
+        }
+        return 0;
+}
+
+int render_unit(const Agent *a, Buffer *b) {
+        static int cut; /* 0: not yet, 1: done, <0: the template is broken */
+
+        if (cut == 0)
+                cut = cut_template() < 0 ? -EINVAL : 1;
+        if (cut < 0)
+                return cut;
+        for (size_t i = 0; i < n_pieces; i++) {
+                const Piece *p = &pieces[i];
+                int r = 0;
+
+                if (p->line_ph >= 0)
+                        r = line_placeholders[p->line_ph].emit(a, b);
+                else if (p->inline_ph >= 0)
+                        r = emit_inline(a, (InlinePlaceholder) p->inline_ph, b);
+                else
+                        buffer_put(b, p->text, p->len);
+                if (r < 0)
+                        return r;
         }
         return buffer_status(b);
 }
