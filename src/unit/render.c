@@ -58,6 +58,13 @@ static const bool exec_safe[256] = {
         [','] = true, [':'] = true, ['+'] = true, ['@'] = true,
 };
 
+/* What must be escaped inside a double-quoted Exec= word (and the NUL that
+ * ends it). */
+static const bool exec_special[256] = {
+        [0x00 ... 0x1f] = true, [0x7f] = true,
+        ['\\'] = true, ['"'] = true, ['%'] = true, ['$'] = true,
+};
+
 void render_exec_word(Buffer *b, const char *s) {
         const unsigned char *p = (const unsigned char *) s;
 
@@ -72,20 +79,25 @@ void render_exec_word(Buffer *b, const char *s) {
          * escapes, expands %-specifiers at load and $VARIABLES at exec: a
          * double-quoted word with all four escaped reaches the program as is. */
         buffer_put(b, "\"", 1);
-        for (p = (const unsigned char *) s; *p; p++)
+        for (p = (const unsigned char *) s; *p;) {
+                const unsigned char *run = p;
+
+                while (!exec_special[*p])
+                        p++;
+                buffer_put(b, (const char *) run, (size_t) (p - run));
                 switch (*p) {
+                case '\0': break;
                 case '\\': buffer_puts(b, "\\\\"); break;
                 case '"':  buffer_puts(b, "\\\""); break;
                 case '%':  buffer_puts(b, "%%"); break;
                 case '$':  buffer_puts(b, "$$"); break;
                 case '\n': buffer_puts(b, "\\n"); break;
                 case '\t': buffer_puts(b, "\\t"); break;
-                default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                buffer_printf(b, "\\x%02x", *p);
-                        else
-                                buffer_put(b, (const char *) p, 1);
+                default:   buffer_printf(b, "\\x%02x", *p);
                 }
+                if (*p)
+                        p++;
+        }
         buffer_put(b, "\"", 1);
 }
 
