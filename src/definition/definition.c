@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "buffer.h"
 #include "definition.h"
 #include "log.h"
@@ -103,14 +104,8 @@ static const char *entry_file(const EntryList *l, const Entry *e) {
 static int entry_list_add(EntryList *l, const char *file, size_t base_len, unsigned dir, EntryKind kind) {
         if (base_len > UINT16_MAX || dir > UINT16_MAX || l->names.len > UINT32_MAX - NAME_MAX - 1)
                 return -E2BIG;
-        if (l->n == l->allocated) {
-                size_t na = l->allocated ? l->allocated * 2 : 64;
-                Entry *t = realloc(l->v, na * sizeof *t);
-                if (!t)
-                        return -ENOMEM;
-                l->v = t;
-                l->allocated = na;
-        }
+        if (array_grow(&l->v, &l->allocated, l->n, sizeof *l->v, 64) < 0)
+                return -ENOMEM;
         l->v[l->n] = (Entry) { (uint32_t) l->names.len, (uint16_t) base_len, (uint16_t) dir, (uint8_t) kind };
         buffer_put(&l->names, file, strlen(file) + 1);
         if (buffer_status(&l->names) < 0)
@@ -333,14 +328,8 @@ static int collect_one(const AgentSource *s, void *userdata) {
         Collect *c = userdata;
         AgentSource *t;
 
-        if (c->n == c->allocated) {
-                size_t na = c->allocated ? c->allocated * 2 : 16;
-                t = realloc(c->v, na * sizeof *t);
-                if (!t)
-                        return -ENOMEM;
-                c->v = t;
-                c->allocated = na;
-        }
+        if (array_grow(&c->v, &c->allocated, c->n, sizeof *c->v, 16) < 0)
+                return -ENOMEM;
         t = &c->v[c->n];
         *t = (AgentSource) { .n_dropins = s->n_dropins };
         t->name = strdup(s->name);

@@ -13,6 +13,7 @@
 
 #include <iniparser.h>
 
+#include "array.h"
 #include "ini.h"
 #include "log.h"
 #include "parse-value.h"
@@ -187,14 +188,8 @@ static int add_entry(LineParser *p, char *key, char *value) {
                         line_error(p, p->section, key, "given twice in this file (first on line %u)", p->entries[k].line);
                         return 0;
                 }
-        if (p->n_entries == p->allocated) {
-                size_t na = p->allocated ? p->allocated * 2 : 16;
-                IniEntry *t = realloc(p->entries, na * sizeof *t);
-                if (!t)
-                        return -ENOMEM;
-                p->entries = t;
-                p->allocated = na;
-        }
+        if (array_grow(&p->entries, &p->allocated, p->n_entries, sizeof *p->entries, 16) < 0)
+                return -ENOMEM;
         p->entries[p->n_entries++] = (IniEntry) { p->section, key, value, p->line };
         return 0;
 }

@@ -52,22 +52,15 @@ _printf_(7, 0) static void report_va(const Report *r, int level, const char *pat
                 log_full(level, "%s%s: %s", path, where, msg);
 }
 
-void report_error(Report *r, const char *path, unsigned line, const char *section,
-                  const char *key, const char *fmt, ...) {
+void report_full(Report *r, bool error, const char *path, unsigned line, const char *section, const char *key,
+                 const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        report_va(r, LOG_ERR, path, line, section, key, fmt, ap);
+        report_va(r, error ? LOG_ERR : LOG_WARNING, path, line, section, key, fmt, ap);
         va_end(ap);
-        r->n_errors++;
-}
-
-void report_warning(Report *r, const char *path, unsigned line, const char *section,
-                    const char *key, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        report_va(r, LOG_WARNING, path, line, section, key, fmt, ap);
-        va_end(ap);
-        r->n_warnings++;
+        if (error)
+                r->n_errors++;
+        else
+                r->n_warnings++;
 }

@@ -88,61 +88,70 @@ static int split_value(const SchemaKey *k, const char *v, const char *what, char
         return r;
 }
 
-static int parse_exec(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
-        _cleanup_strv_free_ char **argv = NULL;
-        size_t n;
-        int r;
+/* Checks word i of a list value (the words before it are checked already). */
+typedef int (*word_check_t)(char **words, size_t i, char *why, size_t why_size);
 
-        r = split_value(k, v, "words", &argv, &n, why, why_size);
+/* A list-valued key: split, check every word, store the list. */
+static int parse_list(const SchemaKey *k, const char *v, Agent *a, const char *what, word_check_t check,
+                      char *why, size_t why_size) {
+        _cleanup_strv_free_ char **words = NULL;
+        size_t n;
+        int r = split_value(k, v, what, &words, &n, why, why_size);
+
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = check(words, i, why, why_size);
         if (r < 0)
                 return r;
-        if (!path_is_normalized_absolute(argv[0]) || streq(argv[0], "/")) {
+        replace_strv(FIELD(a, k, char **), TAKE_PTR(words));
+        return 0;
+}
+
+static int check_exec_word(char **argv, size_t i, char *why, size_t why_size) {
+        if (i == 0 && (!path_is_normalized_absolute(argv[0]) || streq(argv[0], "/"))) {
                 WHY("the program must be an absolute, normalised path inside the image");
                 return -EINVAL;
         }
-        for (size_t i = 0; i < n; i++)
-                if (!string_is_printable_utf8(argv[i], false)) {
-                        WHY("word %zu contains control characters", i + 1);
+        if (!string_is_printable_utf8(argv[i], false)) {
+                WHY("word %zu contains control characters", i + 1);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_exec(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        return parse_list(k, v, a, "words", check_exec_word, why, why_size);
+}
+
+static int check_environment_word(char **env, size_t i, char *why, size_t why_size) {
+        char *eq = strchr(env[i], '=');
+        size_t n;
+
+        if (!eq) {
+                WHY("'%.64s' is not KEY=VALUE", env[i]);
+                return -EINVAL;
+        }
+        n = (size_t) (eq - env[i]);
+        *eq = '\0';
+        bool ok = env_name_is_valid(env[i]);
+        *eq = '=';
+        if (!ok) {
+                WHY("'%.64s' is not a valid variable name (letters, digits, '_')", env[i]);
+                return -EINVAL;
+        }
+        for (size_t j = 0; j < i; j++)
+                if (strncmp(env[j], env[i], n + 1) == 0) {
+                        WHY("variable %.*s is set twice", (int) n, env[i]);
                         return -EINVAL;
                 }
-        replace_strv(FIELD(a, k, char **), TAKE_PTR(argv));
+        if (!string_is_printable_utf8(eq + 1, false)) {
+                WHY("the value of %.*s contains control characters", (int) n, env[i]);
+                return -EINVAL;
+        }
         return 0;
 }
 
 static int parse_environment(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
-        _cleanup_strv_free_ char **env = NULL;
-        size_t n;
-        int r;
-
-        r = split_value(k, v, "variables", &env, &n, why, why_size);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                char *eq = strchr(env[i], '=');
-                if (!eq) {
-                        WHY("'%.64s' is not KEY=VALUE", env[i]);
-                        return -EINVAL;
-                }
-                *eq = '\0';
-                bool ok = env_name_is_valid(env[i]);
-                for (size_t j = 0; ok && j < i; j++)
-                        if (strncmp(env[j], env[i], strlen(env[i])) == 0 && env[j][strlen(env[i])] == '=') {
-                                WHY("variable %s is set twice", env[i]);
-                                *eq = '=';
-                                return -EINVAL;
-                        }
-                *eq = '=';
-                if (!ok) {
-                        WHY("'%.64s' is not a valid variable name (letters, digits, '_')", env[i]);
-                        return -EINVAL;
-                }
-                if (!string_is_printable_utf8(eq + 1, false)) {
-                        WHY("the value of %.*s contains control characters", (int) (eq - env[i]), env[i]);
-                        return -EINVAL;
-                }
-        }
-        replace_strv(FIELD(a, k, char **), TAKE_PTR(env));
-        return 0;
+        return parse_list(k, v, a, "variables", check_environment_word, why, why_size);
 }
 
 static int parse_abs_path(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
@@ -317,34 +326,29 @@ static int parse_capabilities(const SchemaKey *k, const char *v, Agent *a, char 
         return 0;
 }
 
-static int parse_system_calls(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
-        _cleanup_strv_free_ char **calls = NULL;
-        size_t n;
+static int check_system_call(char **calls, size_t i, char *why, size_t why_size) {
+        const char *reason = NULL;
         int r;
 
-        r = split_value(k, v, "system calls", &calls, &n, why, why_size);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                const char *reason = NULL;
-
-                for (size_t j = 0; j < i; j++)
-                        if (streq(calls[i], calls[j])) {
-                                WHY("%.64s is listed twice", calls[i]);
-                                return -EINVAL;
-                        }
-                r = seccomp_policy_check_extra(calls[i], &reason);
-                if (r == -EPERM) {
-                        WHY("%.64s is never allowed: %s", calls[i], reason ? reason : "dangerous");
-                        return r;
-                }
-                if (r < 0) {
-                        WHY("'%.64s' is not a system call known to libseccomp on this architecture", calls[i]);
+        for (size_t j = 0; j < i; j++)
+                if (streq(calls[i], calls[j])) {
+                        WHY("%.64s is listed twice", calls[i]);
                         return -EINVAL;
                 }
+        r = seccomp_policy_check_extra(calls[i], &reason);
+        if (r == -EPERM) {
+                WHY("%.64s is never allowed: %s", calls[i], reason ? reason : "dangerous");
+                return r;
         }
-        replace_strv(FIELD(a, k, char **), TAKE_PTR(calls));
+        if (r < 0) {
+                WHY("'%.64s' is not a system call known to libseccomp on this architecture", calls[i]);
+                return -EINVAL;
+        }
         return 0;
+}
+
+static int parse_system_calls(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        return parse_list(k, v, a, "system calls", check_system_call, why, why_size);
 }
 
 #define SEC(n) ((uint64_t) (n) * USEC_PER_SEC)
