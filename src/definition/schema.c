@@ -445,7 +445,8 @@ const SchemaKey schema_keys[] = {
           "Host directory bind-mounted read-write at /shared for durable outputs." },
 
         { "Secrets", "*", NULL, 0, 0, 0, NULL, false,
-          "an absolute host file, or cred:ID for a systemd credential",
+          "a file below /etc/agents/secrets/, or cred:ID for a systemd credential of the agent's own "
+          "(ID is NAME or NAME.SUFFIX) or one the site shares; at most 64 secrets",
           "Secret NAME delivered as /run/secrets/NAME (0400, owned by the agent)." },
 };
 const size_t schema_n_keys = ELEMENTSOF(schema_keys);
