@@ -286,6 +286,32 @@ static void check_combinations(Loading *l) {
         }
 }
 
+/* The defaults are parsed once per process into a template, then copied:
+ * of its strings only WorkingDirectory= has a default. */
+static int agent_apply_defaults(Agent *a) {
+        static Agent template;
+        static int parsed; /* 0: not yet, 1: done, <0: a default does not parse */
+        char *name = a->name, *source_path = a->source_path;
+
+        if (parsed == 0) {
+                int k = schema_apply_defaults(&template);
+                if (k == -ENOMEM)
+                        return k; /* try again next time */
+                parsed = k < 0 ? -EINVAL : 1;
+                if (parsed > 0 && (template.image || template.image_digest || template.exec || template.health_check ||
+                                   template.description || template.environment || template.system_calls ||
+                                   template.shared_state || !template.working_directory))
+                        parsed = -EINVAL; /* a new string default must be copied below */
+        }
+        if (parsed < 0)
+                return parsed;
+        *a = template;
+        a->name = name;
+        a->source_path = source_path;
+        a->working_directory = strdup(template.working_directory);
+        return a->working_directory ? 0 : -ENOMEM;
+}
+
 static int agent_new(const char *name, const char *main_path, Agent **ret) {
         _cleanup_agent_free_ Agent *a = calloc(1, sizeof *a);
 
@@ -295,8 +321,11 @@ static int agent_new(const char *name, const char *main_path, Agent **ret) {
         a->source_path = strdup(main_path);
         if (!a->name || !a->source_path)
                 return -ENOMEM;
-        if (schema_apply_defaults(a) < 0)
-                return log_error_errno(-EINVAL, "Built-in default does not parse; this is a bug.");
+        int k = agent_apply_defaults(a);
+        if (k == -ENOMEM)
+                return k;
+        if (k < 0)
+                return log_error_errno(k, "Built-in default does not parse; this is a bug.");
         *ret = TAKE_PTR(a);
         return 0;
 }

@@ -69,12 +69,22 @@ static void trim(const char **b, const char **e) {
 }
 
 /* Checks the bytes of the file. Returns the number of errors reported. */
+static const bool plain_byte[256] = {
+        ['\t'] = true, [0x20 ... 0x7e] = true,
+};
+
 static unsigned check_bytes(const char *path, const char *buf, size_t len, Report *r) {
         unsigned line = 1, errors = 0;
 
         for (size_t i = 0; i < len;) {
-                unsigned char c = (unsigned char) buf[i];
+                unsigned char c;
 
+                /* Most bytes are printable ASCII: skip them without a branch each. */
+                while (i < len && plain_byte[(unsigned char) buf[i]])
+                        i++;
+                if (i == len)
+                        break;
+                c = (unsigned char) buf[i];
                 if (c == '\n') {
                         line++;
                         i++;
@@ -340,9 +350,10 @@ static int open_definition(const char *path, Report *r, struct stat *st, int *re
         return 0;
 }
 
-/* iniparser's dictionary, filled from the checked lines the way
- * iniparser_load() would fill it ("section" and "section:key", lower case),
- * so that each entry's value is the dictionary's. */
+/* iniparser's dictionary, filled from the checked lines with the keys
+ * iniparser_load() would use ("section:key", lower case; the entries it adds
+ * for bare section names are left out: nothing looks them up), so that each
+ * entry's value is the dictionary's. */
 static int fill_dictionary(IniFile *f) {
         char lookup[2 * 64 + 2];
 
@@ -355,10 +366,6 @@ static int fill_dictionary(IniFile *f) {
 
                 for (const char *c = e->section; *c; c++)
                         lookup[n++] = (char) tolower((unsigned char) *c);
-                lookup[n] = '\0';
-                /* Entries of one section header share its name. */
-                if ((i == 0 || e->section != f->entries[i - 1].section) && dictionary_set(f->dict, lookup, NULL) < 0)
-                        return -ENOMEM;
                 lookup[n++] = ':';
                 for (const char *c = e->key; *c; c++)
                         lookup[n++] = (char) tolower((unsigned char) *c);

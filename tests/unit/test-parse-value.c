@@ -295,6 +295,38 @@ static void test_secret_sources(void) {
         CHECK(utf8_printable_char_len("", true) == 0);
 }
 
+/* A whole unit: every operator string either escaped or the unit refused. */
+static void test_render_unit(void) {
+        char *dropins[] = { (char *) "/etc/agents/web.agent.d/x\n[Service]\nExecStartPre=+sh\n#.conf", NULL };
+        char *exec[] = { (char *) "/usr/bin/demo", NULL };
+        Agent a = {
+                .name = (char *) "web",
+                .source_path = (char *) "/etc/agents/web.agent",
+                .dropin_paths = dropins,
+                .image = (char *) "demo",
+                .exec = exec,
+                .description = (char *) "Agent web",
+        };
+        Buffer b = {};
+
+        CHECK(schema_apply_defaults(&a) == 0);
+        CHECK(render_unit(&a, &b) == 0);
+        CHECK(b.data && strstr(b.data, "#   drop-in:    /etc/agents/web.agent.d/x\\x0a[Service]\\x0aExecStartPre=+sh\\x0a#.conf\n"));
+        CHECK(b.data && !strstr(b.data, "\nExecStartPre="));
+
+        buffer_reset(&b);
+        a.source_path = (char *) "/etc/agents/web\n[Service]\nExecStartPre=+sh";
+        CHECK(render_unit(&a, &b) == -EINVAL);
+        a.source_path = (char *) "/etc/agents/web.agent";
+        a.description = (char *) "two\nlines";
+        CHECK(render_unit(&a, &b) == -EINVAL);
+        a.description = (char *) "Agent web";
+        a.name = (char *) "Web";
+        CHECK(render_unit(&a, &b) == -EINVAL);
+        buffer_done(&b);
+        free(a.working_directory);
+}
+
 static void test_schema(void) {
         Agent a = {};
 
@@ -332,6 +364,7 @@ int main(void) {
         test_split();
         test_escaping();
         test_secret_sources();
+        test_render_unit();
         test_schema();
         return tap_finish();
 }
