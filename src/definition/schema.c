@@ -217,7 +217,7 @@ static int parse_size_range(const SchemaKey *k, const char *v, Agent *a, char *w
                 return r;
         if (n < k->min || n > k->max)
                 return -ERANGE;
-        if (n % 4096 != 0) {
+        if (n % WORKSPACE_SECTOR_SIZE != 0) {
                 WHY("must be a multiple of 4K");
                 return -EINVAL;
         }
