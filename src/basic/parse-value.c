@@ -381,8 +381,9 @@ int split_words(const char *s, size_t max_words, char ***ret, size_t *ret_n) {
         size_t n = 0, len = strlen(s);
 
         /* One word can never be longer than the input, so a single buffer of
-         * that size is enough and no bound check is needed while copying. */
-        v = calloc(max_words + 1, sizeof(char *));
+         * that size is enough and no bound check is needed while copying;
+         * words need a separator, so there are at most len / 2 + 1. */
+        v = calloc(MIN(max_words, len / 2 + 1) + 1, sizeof(char *));
         word = malloc(len + 1);
         if (!v || !word)
                 return -ENOMEM;
@@ -466,4 +467,20 @@ int split_words(const char *s, size_t max_words, char ***ret, size_t *ret_n) {
                 *ret_n = n;
         *ret = TAKE_PTR(v);
         return 0;
+}
+
+int strjoin_buf(char *buf, size_t size, const char *const *parts) {
+        size_t len = 0;
+
+        for (; *parts; parts++) {
+                size_t n = strlen(*parts);
+                if (n >= size - len)
+                        return -ENAMETOOLONG;
+                memcpy(buf + len, *parts, n);
+                len += n;
+        }
+        if (len >= size)
+                return -ENAMETOOLONG;
+        buf[len] = '\0';
+        return (int) len;
 }

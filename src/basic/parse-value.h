@@ -101,3 +101,9 @@ static inline void strv_freep(char ***v) {
 }
 #define _cleanup_strv_free_ __attribute__((cleanup(strv_freep)))
 size_t strv_length(char *const *v);
+
+/* Writes the concatenation of the NULL-terminated list parts into buf (of
+ * size bytes, NUL included). Returns the length, or -ENAMETOOLONG (buf then
+ * holds nothing useful). For names and paths on hot paths: no printf. */
+int strjoin_buf(char *buf, size_t size, const char *const *parts);
+#define STRJOIN_BUF(buf, size, ...) strjoin_buf((buf), (size), (const char *const[]) { __VA_ARGS__, NULL })

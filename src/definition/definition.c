@@ -139,9 +139,12 @@ static void closedirp(DIR **d) {
 }
 
 static int path_join(const char *a, const char *b, char **ret) {
-        if (asprintf(ret, "%s/%s", a, b) < 0)
-                return -ENOMEM;
-        return 0;
+        char buf[PATH_MAX];
+
+        if (STRJOIN_BUF(buf, sizeof buf, a, "/", b) < 0)
+                return -ENAMETOOLONG;
+        *ret = strdup(buf);
+        return *ret ? 0 : -ENOMEM;
 }
 
 /* Reads entries ending in suffix from dir into l, tagged with dir_index. */

@@ -357,7 +357,7 @@ static int open_definition(const char *path, Report *r, struct stat *st, int *re
 static int fill_dictionary(IniFile *f) {
         char lookup[2 * 64 + 2];
 
-        f->dict = dictionary_new(f->n_entries + 8);
+        f->dict = dictionary_new(MAX(f->n_entries, (size_t) 1));
         if (!f->dict)
                 return -ENOMEM;
         for (size_t i = 0; i < f->n_entries; i++) {
@@ -372,7 +372,7 @@ static int fill_dictionary(IniFile *f) {
                 lookup[n] = '\0';
                 if (dictionary_set(f->dict, lookup, e->value) < 0)
                         return -ENOMEM;
-                e->value = iniparser_getstring(f->dict, lookup, NULL);
+                e->value = dictionary_get(f->dict, lookup, NULL); /* lookup is lower case already */
                 if (!e->value)
                         return -ENOMEM;
         }

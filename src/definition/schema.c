@@ -451,21 +451,27 @@ const SchemaKey schema_keys[] = {
 };
 const size_t schema_n_keys = ELEMENTSOF(schema_keys);
 
+static bool same_first_letter(const char *a, const char *b) {
+        return tolower((unsigned char) a[0]) == tolower((unsigned char) b[0]);
+}
+
 const SchemaKey *schema_find(const char *section, const char *key, bool *ret_section_known) {
         bool known = false;
 
+        /* First letters rule out most rows without a call. */
         for (size_t i = 0; i < schema_n_keys; i++) {
-                /* The first letter rules out most rows without a call. */
-                if (tolower((unsigned char) schema_keys[i].section[0]) != tolower((unsigned char) section[0]) ||
-                    strcasecmp(schema_keys[i].section, section) != 0)
+                const SchemaKey *k = &schema_keys[i];
+                bool star = k->key[0] == '*';
+
+                if (!same_first_letter(k->section, section) || (!star && !same_first_letter(k->key, key)) ||
+                    strcasecmp(k->section, section) != 0 || (!star && strcasecmp(k->key, key) != 0))
                         continue;
-                known = true;
-                if (streq(schema_keys[i].key, "*") || strcasecmp(schema_keys[i].key, key) == 0) {
-                        if (ret_section_known)
-                                *ret_section_known = true;
-                        return &schema_keys[i];
-                }
+                if (ret_section_known)
+                        *ret_section_known = true;
+                return k;
         }
+        for (size_t i = 0; i < schema_n_keys && !known; i++)
+                known = strcasecmp(schema_keys[i].section, section) == 0;
         if (ret_section_known)
                 *ret_section_known = known;
         return NULL;

@@ -69,7 +69,8 @@ static int generate_one(const AgentSource *s, int out_fd, Buffer *buf, Report *r
                 return 0;
         }
 
-        (void) snprintf(unit, sizeof unit, "agent@%s.service", a->name);
+        if (STRJOIN_BUF(unit, sizeof unit, "agent@", a->name, ".service") < 0)
+                return -ENAMETOOLONG; /* cannot happen: names are at most AGENT_NAME_MAX */
         buffer_reset(buf);
         r = render_unit(a, buf);
         if (r < 0) {
