@@ -298,6 +298,26 @@ static void test_secret_sources(void) {
 }
 
 /* A whole unit: every operator string either escaped or the unit refused. */
+static void test_strjoin(void) {
+        char buf[8];
+
+        CHECK(STRJOIN_BUF(buf, sizeof buf, "ab", "/", "cd") == 5);
+        CHECK_STREQ(buf, "ab/cd");
+        CHECK(STRJOIN_BUF(buf, sizeof buf, "abcd", "efg") == 7); /* 7 bytes and the NUL fit */
+        CHECK(STRJOIN_BUF(buf, sizeof buf, "abcd", "efgh") == -ENAMETOOLONG);
+        CHECK(STRJOIN_BUF(buf, sizeof buf, "abcdefghij") == -ENAMETOOLONG);
+        CHECK(STRJOIN_BUF(buf, sizeof buf, "") == 0);
+
+        /* The word vector is sized by the input: the densest input fills it. */
+        char **v = NULL;
+        size_t n = 0;
+        CHECK(split_words("a b c d e", 256, &v, &n) == 0 && n == 5);
+        strv_free(v);
+        CHECK(split_words("\"\" \"\" ''", 256, &v, &n) == 0 && n == 3);
+        strv_free(v);
+        CHECK(split_words("a b c", 2, &v, &n) == -E2BIG);
+}
+
 static void test_render_unit(void) {
         char *dropins[] = { (char *) "/etc/agents/web.agent.d/x\n[Service]\nExecStartPre=+sh\n#.conf", NULL };
         char *exec[] = { (char *) "/usr/bin/demo", NULL };
@@ -366,6 +386,7 @@ int main(void) {
         test_split();
         test_escaping();
         test_secret_sources();
+        test_strjoin();
         test_render_unit();
         test_schema();
         return tap_finish();
