@@ -16,7 +16,8 @@
  * Returns 0 if it may; -EINVAL if libseccomp does not know the name (for the
  * native architecture); -EPERM if it is on the never-allowed list, with
  * *ret_reason (if not NULL) set to a static string saying why. The
- * argument-filtered syscalls (clone, socket, socketpair, personality, ioctl)
+ * argument-filtered syscalls (clone, socket, socketpair, personality, ioctl,
+ * mmap, mprotect)
  * are refused with -EPERM too: adding them unconditionally would lift their
  * filter. */
 int seccomp_policy_check_extra(const char *name, const char **ret_reason);
