@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "agent-service-template.h"
+#include "capability-table.h"
 #include "config.h"
 #include "parse-value.h"
 #include "render.h"
@@ -172,19 +173,18 @@ static void add_runtime_options(ArgList *l, const Agent *a) {
 }
 
 /* The capabilities the container must not keep: every capability except what
- * agent-init needs to drop to the agent's uid (SETUID, SETGID, and SETPCAP for
- * the bounding set), and CAP_NET_BIND_SERVICE when the definition adds it
- * back; agent-init drops the rest. Computed once per run. */
+ * agent-init needs (src/basic/capability-table.h, CAPABILITY_INIT_KEEPS), and
+ * CAP_NET_BIND_SERVICE when the definition adds it back; agent-init drops the
+ * rest. Computed once per run. */
 static const char *drop_capability_list(bool keep_net_bind) {
         static char lists[2][1024];
         char *s = lists[keep_net_bind];
 
         if (s[0] == '\0') {
                 size_t off = 0;
-                for (size_t i = 0; i < n_capability_names; i++) {
-                        const char *c = capability_names[i];
-                        if (streq(c, "CAP_SETUID") || streq(c, "CAP_SETGID") || streq(c, "CAP_SETPCAP") ||
-                            (keep_net_bind && streq(c, "CAP_NET_BIND_SERVICE")))
+                for (size_t i = 0; i < capability_table_size; i++) {
+                        const char *c = capability_table[i].name;
+                        if (capability_kept_for_init(c, keep_net_bind))
                                 continue;
                         off += (size_t) snprintf(s + off, sizeof lists[0] - off, "%s%s", off ? "," : "", c);
                 }

@@ -336,6 +336,12 @@ static void probe_memory(void) {
         record(r, EXPECT_SUCCESS, 0, "mprotect(PROT_READ) works (RELRO)");
 }
 
+static void probe_memfd(void) {
+        errno = 0;
+        long r = syscall(SYS_memfd_create, "x", 0U);
+        record(r, EXPECT_ERRNO, EPERM, "memfd_create() fails with EPERM (a memfd could be executed)");
+}
+
 static void probe_files(void) {
         char path[sizeof tmpdir + 16], buf[16] = {};
         struct stat st;
@@ -531,6 +537,7 @@ static void all_probes(void) {
         probe_sockets();
         probe_personality_ioctl();
         probe_memory();
+        probe_memfd();
         probe_files();
         probe_foreign_arch();
         probe_exec();
