@@ -175,15 +175,30 @@ static int ruleset_allow(int ruleset_fd, int parent_fd, const char *name) {
         return 0;
 }
 
-/* Adds what lies directly under / on /'s own file system. */
+/* The mount a path is on: its mount ID where the kernel says (5.8+), else
+ * its device. A bind mount of another directory of the same file system
+ * (/shared) has the same device but another mount ID. */
+static int mount_of(int dirfd, const char *name, uint64_t *ret_id, mode_t *ret_mode) {
+        struct statx sx;
+
+        if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | (name[0] ? 0 : AT_EMPTY_PATH), STATX_MNT_ID | STATX_TYPE, &sx) < 0)
+                return negative_errno();
+        *ret_mode = sx.stx_mode;
+        *ret_id = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id
+                                               : ((uint64_t) 1 << 63) | ((uint64_t) sx.stx_dev_major << 32) | sx.stx_dev_minor;
+        return 0;
+}
+
+/* Adds what lies directly under / on /'s own mount. */
 static int ruleset_add_image(int ruleset_fd) {
         _cleanup_close_ int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        struct stat root_st, st;
+        uint64_t root_id, id;
+        mode_t mode;
         DIR *d;
         struct dirent *de;
         int r = 0;
 
-        if (root < 0 || fstat(root, &root_st) < 0)
+        if (root < 0 || mount_of(root, "", &root_id, &mode) < 0)
                 return log_error_errno(negative_errno(), "Failed to open /: %m");
         d = fdopendir(dup(root));
         if (!d)
@@ -191,11 +206,11 @@ static int ruleset_add_image(int ruleset_fd) {
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
                         continue;
-                if (fstatat(root, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                if (mount_of(root, de->d_name, &id, &mode) < 0)
                         continue;
-                /* A mount point (another device) is not the image's: /tmp,
-                 * /workspace, /run, /dev, /proc, /sys, /shared. */
-                if (st.st_dev != root_st.st_dev || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+                /* A mount point is not the image's: /tmp, /workspace, /run,
+                 * /dev (and /dev/shm), /proc, /sys, /shared. */
+                if (id != root_id || !(S_ISDIR(mode) || S_ISREG(mode)))
                         continue;
                 r = ruleset_allow(ruleset_fd, root, de->d_name);
                 if (r < 0) {

@@ -218,6 +218,9 @@ static int emit_start(const Agent *a, Buffer *b) {
         args_add(&l, "--no-new-privileges=yes");
         args_add(&l, "--drop-capability=", drop_capability_list(a->cap_net_bind_service));
         args_add(&l, "--bind=", state, a->name, "/tmp:/tmp");
+        /* nspawn's own /dev/shm would be executable: it becomes the agent's
+         * noexec, size-bounded /tmp. */
+        args_add(&l, "--bind=", state, a->name, "/tmp:/dev/shm");
         args_add(&l, "--bind=", state, a->name, "/workspace:/workspace");
         args_add(&l, "--bind-ro=", state, a->name, "/secrets:/run/secrets");
         args_add(&l, "--bind-ro=", AGENT_INIT_PATH, ":/run/agentcage/init");
