@@ -209,7 +209,8 @@ static int parse_argv(int argc, char *argv[]) {
         while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        printf("agent-init --uid=UID [--keep-caps=CAP,…] [--seccomp-filter=PATH] -- EXEC [ARGS…]\n");
+                        printf("agent-init --uid=UID [--keep-caps=CAP,…] [--seccomp-filter=PATH] [--apparmor=required|optional]\n"
+                               "           [--exec-dir=DIR…] [--notify] [--health-…] -- EXEC [ARGS…]\n");
                         return 0;
                 case ARG_UID:
                         if (arg_uid != (uid_t) -1)
