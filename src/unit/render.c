@@ -216,6 +216,8 @@ static int emit_start(const Agent *a, Buffer *b) {
         else
                 args_add(&l, "--private-network");
         args_add(&l, "--no-new-privileges=yes");
+        /* nspawn's own allow-list lacks Landlock, which agent-init needs. */
+        args_add(&l, "--system-call-filter=landlock_create_ruleset landlock_add_rule landlock_restrict_self");
         args_add(&l, "--drop-capability=", drop_capability_list(a->cap_net_bind_service));
         args_add(&l, "--bind=", state, a->name, "/tmp:/tmp");
         /* nspawn's own /dev/shm would be executable: it becomes the agent's

@@ -115,6 +115,10 @@ int main(int argc, char *argv[]) {
                 "SystemCallLog=", "RestrictFileSystems=", "ProtectHostname=",
         };
         static const char *const families[] = { "AF_UNIX", "AF_INET", "AF_INET6" };
+        static const char *const init_needs[] = {
+                "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self", "seccomp", "capset",
+                "setresuid", "setresgid", "setgroups", "prctl", "statx",
+        };
         Names unit = {};
         char line[4096];
         bool errno_eperm = false, have_filter = false, found[ELEMENTSOF(forbidden)] = {};
@@ -172,6 +176,10 @@ int main(int argc, char *argv[]) {
                         continue; /* not on this architecture */
                 CHECK_MSG(names_has(&unit, name), "%s(), allowed to the agent, is allowed by the unit's filter", name);
         }
+        /* What agent-init needs beyond the agent's allow-list. */
+        for (size_t i = 0; i < ELEMENTSOF(init_needs); i++)
+                CHECK_MSG(names_has(&unit, init_needs[i]), "%s(), which agent-init needs, is allowed by the unit's filter",
+                          init_needs[i]);
         for (size_t i = 0; i < unit.n; i++)
                 free(unit.v[i]);
         return tap_finish();
