@@ -177,12 +177,62 @@ static int parse_caps(const char *s, uint64_t *ret) {
         return 0;
 }
 
+enum {
+        ARG_UID = 0x100, ARG_KEEP_CAPS, ARG_FILTER, ARG_CHDIR, ARG_REQUIRE_USERNS, ARG_NOTIFY,
+        ARG_WATCHDOG, ARG_HEALTH_INTERVAL, ARG_HEALTH_RETRIES, ARG_HEALTH_CHECK, ARG_APPARMOR,
+        ARG_EXEC_DIR,
+};
+
+/* --watchdog-usec=, --health-*=. */
+static int parse_monitor_arg(int c, char *arg) {
+        uint64_t v;
+
+        switch (c) {
+        case ARG_WATCHDOG:
+                if (arg_watchdog_usec || parse_u64(arg, 1000000, UINT64_C(86400000000), &v) < 0)
+                        return log_error_errno(-EINVAL, "Invalid or repeated --watchdog-usec=%s.", arg);
+                arg_watchdog_usec = v;
+                break;
+        case ARG_HEALTH_INTERVAL:
+                if (arg_health_interval_usec || parse_u64(arg, 1000000, UINT64_C(86400000000), &v) < 0)
+                        return log_error_errno(-EINVAL, "Invalid or repeated --health-interval-usec=%s.", arg);
+                arg_health_interval_usec = v;
+                break;
+        case ARG_HEALTH_RETRIES:
+                if (arg_health_retries || parse_u64(arg, 1, 100, &v) < 0)
+                        return log_error_errno(-EINVAL, "Invalid or repeated --health-retries=%s.", arg);
+                arg_health_retries = v;
+                break;
+        case ARG_HEALTH_CHECK:
+                if (arg_n_health >= HEALTH_CHECK_ARGS_MAX)
+                        return log_error_errno(-E2BIG, "More than %d --health-check= words.", HEALTH_CHECK_ARGS_MAX);
+                arg_health[arg_n_health++] = arg;
+                break;
+        }
+        return 0;
+}
+
+/* What the options say together, and the agent's command line after "--". */
+static int check_args(int argc, char *argv[], int first) {
+        if (arg_uid == (uid_t) -1)
+                return log_error_errno(-EINVAL, "--uid= is required.");
+        if (arg_watchdog_usec && !arg_notify)
+                return log_error_errno(-EINVAL, "--watchdog-usec= needs --notify.");
+        if ((arg_n_health > 0) != (arg_health_interval_usec > 0 && arg_health_retries > 0) ||
+            (arg_n_health > 0 && arg_health[0][0] != '/'))
+                return log_error_errno(-EINVAL, "--health-check= (an absolute path, then arguments) goes with "
+                                                "--health-interval-usec= and --health-retries=.");
+        if (first <= 1 || !streq(argv[first - 1], "--"))
+                return log_error_errno(-EINVAL, "Expected '--' before the agent's command line.");
+        if (first >= argc)
+                return log_error_errno(-EINVAL, "No agent command line after '--'.");
+        if (argv[first][0] != '/')
+                return log_error_errno(-EINVAL, "The agent's executable must be an absolute path: %s", argv[first]);
+        arg_exec = argv + first;
+        return 1;
+}
+
 static int parse_argv(int argc, char *argv[]) {
-        enum {
-                ARG_UID = 0x100, ARG_KEEP_CAPS, ARG_FILTER, ARG_CHDIR, ARG_REQUIRE_USERNS, ARG_NOTIFY,
-                ARG_WATCHDOG, ARG_HEALTH_INTERVAL, ARG_HEALTH_RETRIES, ARG_HEALTH_CHECK, ARG_APPARMOR,
-                ARG_EXEC_DIR,
-        };
         static const struct option options[] = {
                 { "help",                 no_argument,       NULL, 'h'                 },
                 { "uid",                  required_argument, NULL, ARG_UID             },
@@ -200,7 +250,6 @@ static int parse_argv(int argc, char *argv[]) {
                 {}
         };
         bool have_caps = false, have_filter = false, have_apparmor = false;
-        uint64_t v;
         int c, r;
 
         opterr = 0;
@@ -247,24 +296,12 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_notify = true;
                         break;
                 case ARG_WATCHDOG:
-                        if (arg_watchdog_usec || parse_u64(optarg, 1000000, UINT64_C(86400000000), &v) < 0)
-                                return log_error_errno(-EINVAL, "Invalid or repeated --watchdog-usec=%s.", optarg);
-                        arg_watchdog_usec = v;
-                        break;
                 case ARG_HEALTH_INTERVAL:
-                        if (arg_health_interval_usec || parse_u64(optarg, 1000000, UINT64_C(86400000000), &v) < 0)
-                                return log_error_errno(-EINVAL, "Invalid or repeated --health-interval-usec=%s.", optarg);
-                        arg_health_interval_usec = v;
-                        break;
                 case ARG_HEALTH_RETRIES:
-                        if (arg_health_retries || parse_u64(optarg, 1, 100, &v) < 0)
-                                return log_error_errno(-EINVAL, "Invalid or repeated --health-retries=%s.", optarg);
-                        arg_health_retries = v;
-                        break;
                 case ARG_HEALTH_CHECK:
-                        if (arg_n_health >= HEALTH_CHECK_ARGS_MAX)
-                                return log_error_errno(-E2BIG, "More than %d --health-check= words.", HEALTH_CHECK_ARGS_MAX);
-                        arg_health[arg_n_health++] = optarg;
+                        r = parse_monitor_arg(c, optarg);
+                        if (r < 0)
+                                return r;
                         break;
                 case ARG_APPARMOR:
                         if (have_apparmor || (!streq(optarg, "required") && !streq(optarg, "optional")))
@@ -285,22 +322,7 @@ static int parse_argv(int argc, char *argv[]) {
                         return log_error_errno(-EINVAL, "Unexpected option code %d.", c);
                 }
 
-        if (arg_uid == (uid_t) -1)
-                return log_error_errno(-EINVAL, "--uid= is required.");
-        if (arg_watchdog_usec && !arg_notify)
-                return log_error_errno(-EINVAL, "--watchdog-usec= needs --notify.");
-        if ((arg_n_health > 0) != (arg_health_interval_usec > 0 && arg_health_retries > 0) ||
-            (arg_n_health > 0 && arg_health[0][0] != '/'))
-                return log_error_errno(-EINVAL, "--health-check= (an absolute path, then arguments) goes with "
-                                                "--health-interval-usec= and --health-retries=.");
-        if (optind <= 1 || !streq(argv[optind - 1], "--"))
-                return log_error_errno(-EINVAL, "Expected '--' before the agent's command line.");
-        if (optind >= argc)
-                return log_error_errno(-EINVAL, "No agent command line after '--'.");
-        if (argv[optind][0] != '/')
-                return log_error_errno(-EINVAL, "The agent's executable must be an absolute path: %s", argv[optind]);
-        arg_exec = argv + optind;
-        return 1;
+        return check_args(argc, argv, optind);
 }
 
 /* Reads the filter. A missing, empty, torn or oversized file is an error:
