@@ -154,6 +154,7 @@ build_package() {
                 chroot "$w/root" /bin/sh -euc "cd /build/src && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc -b"
         ' sh "$w" "$chroot" >>"$logf" 2>&1
         rc=$?
+        [ $rc = 0 ] || rc=1
         if [ $rc = 0 ]; then
                 cp "$w"/build/*.deb "$w"/build/*.changes "$out/" 2>>"$logf" || rc=1
         fi
