@@ -130,9 +130,12 @@ build_package() {
         chroot=$("$srcdir/tests/vm/build-chroot.sh" "$release" 2>>"$logf") || return 1
         w=$(mktemp -d /var/tmp/agentcage-pkg.XXXXXX)
         mkdir -p "$w/upper" "$w/work" "$w/root" "$w/build/src" "$out"
-        (cd "$srcdir" && git ls-files -z --cached --others --exclude-standard |
-                tar --null -T - -cf - --sort=name --mtime=@0 --owner=0 --group=0 2>/dev/null) >"$w/src.tar"
-        key=$({ sha256sum <"$w/src.tar"; echo "$chroot"; } | sha256sum | cut -c1-16)
+        (cd "$srcdir" && git ls-files -z --cached --others --exclude-standard >"$w/files" &&
+                tar --null -T "$w/files" -cf "$w/src.tar" 2>/dev/null)
+        # The key ignores timestamps; the tree keeps them (lintian refuses
+        # files older than the changelog's date in the package).
+        key=$({ cd "$srcdir" && tar --null -T "$w/files" -cf - --sort=name --mtime=@0 --owner=0 --group=0 2>/dev/null |
+                sha256sum; echo "$chroot"; } | sha256sum | cut -c1-16)
         cache=$(dirname "${AGENTCAGE_VM_CACHE:-/var/cache/agentcage/vm}")/packages
         if [ -f "$cache/$release-$key/rc" ]; then
                 echo "package of this tree for $release found in $cache/$release-$key" >>"$logf"
