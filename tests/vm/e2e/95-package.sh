@@ -14,6 +14,15 @@ debs=/run/agentcage-testbed/staging/debs
 gen=/run/systemd/generator
 profile=agentcage-agent
 
+# generated_leftovers: what the generator wrote that is still there.
+generated_leftovers() {
+        local d
+        for d in "$gen" "$gen.early" "$gen.late"; do
+                [ -d "$d" ] && find "$d" -name 'agent*' -print
+        done
+        return 0
+}
+
 check_output "the package is installed" '^install ok installed$' dpkg-query -W -f='${Status}' agentcage
 [ -d "$debs" ] && compgen -G "$debs/agentcage_*.deb" >/dev/null || bail "no package in $debs"
 check_output "the reaper timer was enabled at install and runs since boot" '^active$' \
@@ -35,8 +44,7 @@ check "dpkg -r agentcage" dpkg -r agentcage
 check_fails "the running agent was stopped" '' systemctl is-active --quiet agent@pkg-boot.service
 check "the generator is gone" \
         test ! -e /usr/lib/systemd/system-generators/agent-generator -a ! -e /lib/systemd/system-generators/agent-generator
-check_no_output "no generated agent unit is left in $gen" '.' \
-        find "$gen" "$gen.early" "$gen.late" -name 'agent*' -print
+check_no_output "no generated agent unit is left in $gen*" '.' generated_leftovers
 check_output "agent@pkg-boot.service is unknown to systemd" '^LoadState=not-found$' \
         systemctl show -p LoadState agent@pkg-boot.service
 check_output "agents.target is unknown to systemd" '^LoadState=not-found$' \
