@@ -9,7 +9,7 @@
 name=demo
 unit=agent@$name.service
 image=/var/lib/agents/images/demo
-# Where the build installs the distroless demo tree (agents/meson.build).
+# Where the package installs the distroless demo tree (agents/meson.build).
 shipped=/usr/share/agentcage/images/demo
 state=/run/agentcage/$name
 failed=0
@@ -41,6 +41,7 @@ step "0. The host"
 run uname -r
 note "$(systemctl --version | head -1)"
 note "AppArmor: $(aa-enabled 2>&1)"
+note "agentcage $(dpkg-query -W -f='${Version}' agentcage 2>&1) (Debian package), reaper timer $(systemctl is-active agentcage-reaper.timer)"
 
 step "1. An operator installs an image: a distroless tree, one static binary"
 if [ -d "$shipped" ]; then

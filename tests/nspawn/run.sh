@@ -7,9 +7,9 @@
 #
 #   tests/nspawn/run.sh [--keep] BUILD_DIR [CASE…]
 #
-# BUILD_DIR and CASE as for tests/vm/run.sh (the build is set up with
-# --prefix=/usr if it does not exist, compiled and staged with DESTDIR).
-# The staged tree and tests/vm/seed/ lie as an overlay over a cached, pristine
+# BUILD_DIR and CASE as for tests/vm/run.sh (results land in BUILD_DIR).
+# The bookworm Debian package (built as for the VM, host-lib.sh
+# build_package), unpacked, and tests/vm/seed/ lie as an overlay over a cached, pristine
 # bookworm tree (tests/nspawn/build-rootfs.sh); the container boots with
 # systemd.wants=agentcage-testbed.service, which runs the same guest suite as
 # the VM (tests/vm/guest/suite.sh) and powers the container off.
@@ -96,8 +96,16 @@ trap 'log "interrupted"; exit 130' INT TERM HUP
 t_start=$(date +%s)
 
 mkdir -p "$work/staging" "$work/results" "$work/upper" "$work/ovl" "$work/root"
-stage_project "$srcdir" "$build" "$work/staging" "$work/stage.log" ||
-        { tap_merge_fail "building and staging $build" "$(tail -30 "$work/stage.log")"; tap_merge_finish; exit 1; }
+# The bookworm package (as in the VM), unpacked: no maintainer scripts run
+# here, the container boots with it in place.
+build_package "$srcdir" bookworm "$work/debs" "$work/stage.log"
+[ $? = 1 ] && { tap_merge_fail "building the bookworm package" "$(tail -30 "$work/stage.log")"; tap_merge_finish; exit 1; }
+for deb in "$work"/debs/*.deb; do
+        case $deb in *-dbgsym_*) continue ;; esac
+        dpkg-deb -x "$deb" "$work/staging" ||
+                { tap_merge_fail "unpacking $(basename "$deb")"; tap_merge_finish; exit 1; }
+done
+stage_seed "$srcdir" "$work/staging"
 rootfs=$("$here/build-rootfs.sh") || { tap_merge_fail "building the rootfs (tests/nspawn/build-rootfs.sh)"; tap_merge_finish; exit 1; }
 merge_usr "$rootfs" "$work/staging"
 install -D -m 0644 "$srcdir/tests/vm/image/agentcage-testbed.service" \

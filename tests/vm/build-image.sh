@@ -1,14 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# build-image.sh: builds (or finds cached) the disposable Debian bookworm VM
-# image for the end-to-end tests and prints the folder holding it:
+# build-image.sh: builds (or finds cached) the disposable Debian VM image of
+# RELEASE (bookworm, the default, or trixie) for the end-to-end tests and
+# prints the folder holding it:
 #
-#     tests/vm/build-image.sh            -> /var/cache/agentcage/vm/<hash>
+#     tests/vm/build-image.sh [RELEASE]  -> /var/cache/agentcage/vm/<hash>
 #
 # The folder holds root.img (ext4, 2 GiB), vmlinuz, initrd.img and cmdline
 # (the kernel command line the image expects). <hash> covers this script and
-# tests/vm/image/, so an unchanged recipe reuses the image and any change to it
+# tests/vm/image/ and the release, so an unchanged recipe reuses the image and any change to it
 # builds a new one. The build happens in a temporary folder that is renamed
 # into place at the end: a failed or interrupted build never leaves a half
 # cache behind.
@@ -25,6 +26,16 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${AGENTCAGE_VM_CACHE:-/var/cache/agentcage/vm}
 mirror=${AGENTCAGE_VM_MIRROR:-http://deb.debian.org/debian}
+release=${1:-bookworm}
+# The project's runtime libraries whose names differ between releases
+# (iniparser 4.2 on trixie has soname 4; openssl 3 was renamed for 64-bit
+# time_t). The package's Depends: must be met by this list: the guest has no
+# network to Debian, and the package is installed with dpkg -i.
+case $release in
+bookworm) release_libs=(libiniparser1 libssl3) ;;
+trixie) release_libs=(libiniparser4 libssl3t64) ;;
+*) echo "build-image.sh: unknown release '$release'" >&2; exit 2 ;;
+esac
 
 # Everything that goes into the image. Runtime libraries of the project
 # (libseccomp2, libcryptsetup12, libiniparser1, libmount1, libsystemd0) are
@@ -33,7 +44,7 @@ packages=(
         systemd systemd-sysv systemd-container dbus udev kmod
         cryptsetup-bin dmsetup apparmor apparmor-utils
         e2fsprogs procps iproute2 util-linux jq strace
-        libseccomp2 libcryptsetup12 libiniparser1 libmount1 libsystemd0
+        libseccomp2 libcryptsetup12 libmount1 libsystemd0 "${release_libs[@]}"
         linux-image-amd64 initramfs-tools
         # real agents and what they talk to: the interpreters the Python and
         # Node.js images are built from, a fake internet (DNS, HTTP, TLS),
@@ -49,7 +60,7 @@ cmdline="console=ttyS0,115200 root=/dev/vda rw apparmor=1 security=apparmor pani
 recipe_hash() {
         {
                 cat "$here/build-image.sh"
-                echo "$mirror"
+                echo "$mirror $release"
                 (cd "$here/image" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
         } | sha256sum | cut -c1-16
 }
@@ -92,10 +103,10 @@ mmdebstrap --variant=apt --mode=root \
         --customize-hook='for u in docker-registry.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer systemd-timesyncd.service; do ln -sf /dev/null "$1/etc/systemd/system/$u"; done' \
         --customize-hook='mkdir -p "$1/var/lib/agents/images" "$1/etc/agents"' \
         --customize-hook='rm -f "$1/etc/machine-id"; : >"$1/etc/machine-id"' \
-        bookworm "$tmp/rootfs" \
-        "deb $mirror bookworm main" \
-        "deb $mirror bookworm-updates main" \
-        "deb ${mirror%/debian}/debian-security bookworm-security main" \
+        "$release" "$tmp/rootfs" \
+        "deb $mirror $release main" \
+        "deb $mirror $release-updates main" \
+        "deb ${mirror%/debian}/debian-security $release-security main" \
         </dev/null >&2
 
 cp "$(readlink -f "$tmp"/rootfs/boot/vmlinuz-*)" "$tmp/vmlinuz"

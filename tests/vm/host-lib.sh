@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash
 #
-# Host-side helpers shared by tests/vm/run.sh and tests/nspawn/run.sh: stage
-# the build, select cases, and merge
+# Host-side helpers shared by tests/vm/run.sh and tests/nspawn/run.sh: build
+# the Debian package for a release, select cases, and merge
 # the TAP of several case scripts into one renumbered TAP stream, so the whole
 # suite counts as one TAP test with one line per check.
 
@@ -115,24 +115,78 @@ select_cases() {
         done
 }
 
-# stage_project SRCDIR BUILD_DIR STAGING LOG: configures BUILD_DIR if it does
-# not exist yet (--prefix=/usr), compiles it and installs it with DESTDIR
-# into STAGING, then adds tests/vm/seed/ (definitions the generator must meet
-# at boot). Returns non-zero with the reason in LOG.
-stage_project() {
-        local srcdir=$1 build=$2 staging=$3 logf=$4 prefix
+# build_package SRCDIR RELEASE OUTDIR LOG: builds the Debian package of the
+# source tree (its tracked and new files, as they are now) with
+# dpkg-buildpackage in a build chroot of RELEASE (build-chroot.sh), in an
+# overlay so the cached chroot stays pristine, runs lintian --fail-on error on
+# it and copies the .deb files into OUTDIR (lintian's output in
+# OUTDIR/lintian.txt). The result is kept by hash of the source and the
+# chroot in /var/cache/agentcage/packages/ (a day), so the test beds of one
+# tree build it once. Returns 1 if the build failed, 2 if only lintian did;
+# the reason is in LOG.
+build_package() {
+        local srcdir=$1 release=$2 out=$3 logf=$4 chroot w rc key cache
         : >"$logf"
-        if [ ! -f "$build/build.ninja" ]; then
-                echo "setting up $build with --prefix=/usr" >>"$logf"
-                meson setup --prefix=/usr "$build" "$srcdir" >>"$logf" 2>&1 || return 1
+        chroot=$("$srcdir/tests/vm/build-chroot.sh" "$release" 2>>"$logf") || return 1
+        w=$(mktemp -d /var/tmp/agentcage-pkg.XXXXXX)
+        mkdir -p "$w/upper" "$w/work" "$w/root" "$w/build/src" "$out"
+        (cd "$srcdir" && git ls-files -z --cached --others --exclude-standard >"$w/files" &&
+                tar --null -T "$w/files" -cf "$w/src.tar" 2>/dev/null)
+        # The key ignores timestamps; the tree keeps them (lintian refuses
+        # files older than the changelog's date in the package).
+        key=$({ cd "$srcdir" && tar --null -T "$w/files" -cf - --sort=name --mtime=@0 --owner=0 --group=0 2>/dev/null |
+                sha256sum; echo "$chroot"; } | sha256sum | cut -c1-16)
+        cache=$(dirname "${AGENTCAGE_VM_CACHE:-/var/cache/agentcage/vm}")/packages
+        if [ -f "$cache/$release-$key/rc" ]; then
+                echo "package of this tree for $release found in $cache/$release-$key" >>"$logf"
+                cp "$cache/$release-$key"/* "$out/"
+                rc=$(cat "$out/rc")
+                rm -f "$out/rc"
+                rm -rf --one-file-system "$w"
+                return "$rc"
         fi
-        prefix=$(meson introspect --buildoptions "$build" 2>/dev/null |
-                 python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))' 2>/dev/null)
-        [ "$prefix" = /usr ] || echo "warning: $build has prefix '$prefix', not /usr; installing it as it is" >&2
-        ninja -C "$build" >>"$logf" 2>&1 || return 1
-        mkdir -p "$staging"
-        DESTDIR="$staging" meson install -C "$build" --no-rebuild --quiet >>"$logf" 2>&1 || return 1
-        cp -a "$srcdir/tests/vm/seed/." "$staging/"
+        tar -C "$w/build/src" -xf "$w/src.tar" || { rm -rf "$w"; return 1; }
+        # A private mount namespace: every mount vanishes with it.
+        unshare --mount --propagation private /bin/sh -euc '
+                w=$1 lower=$2
+                mount -t overlay agentcage-pkg -o "lowerdir=$lower,upperdir=$w/upper,workdir=$w/work" "$w/root"
+                mkdir -p "$w/root/build"
+                mount --bind "$w/build" "$w/root/build"
+                mount -t proc proc "$w/root/proc"
+                mount --rbind /dev "$w/root/dev"
+                chroot "$w/root" /bin/sh -euc "cd /build/src && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -us -uc -b"
+        ' sh "$w" "$chroot" >>"$logf" 2>&1
+        rc=$?
+        [ $rc = 0 ] || rc=1
+        if [ $rc = 0 ]; then
+                cp "$w"/build/*.deb "$w"/build/*.changes "$out/" 2>>"$logf" || rc=1
+        fi
+        if [ $rc = 0 ]; then
+                unshare --mount --propagation private /bin/sh -euc '
+                        w=$1 lower=$2
+                        mount -t overlay agentcage-pkg -o "lowerdir=$lower,upperdir=$w/upper,workdir=$w/work" "$w/root"
+                        mount --bind "$w/build" "$w/root/build"
+                        mount -t proc proc "$w/root/proc"
+                        chroot "$w/root" sh -c "cd /build && lintian --fail-on error *.changes"
+                ' sh "$w" "$chroot" >"$out/lintian.txt" 2>&1 || rc=2
+                cat "$out/lintian.txt" >>"$logf"
+        fi
+        if [ $rc != 1 ]; then
+                mkdir -p "$cache/.new-$key"
+                cp "$out"/*.deb "$out/lintian.txt" "$cache/.new-$key/" && echo "$rc" >"$cache/.new-$key/rc" &&
+                        mv -T "$cache/.new-$key" "$cache/$release-$key" 2>/dev/null
+                rm -rf "$cache/.new-$key"
+                find "$cache" -mindepth 1 -maxdepth 1 -mtime +1 -exec rm -rf {} + 2>/dev/null
+        fi
+        rm -rf --one-file-system "$w"
+        return $rc
+}
+
+# stage_seed SRCDIR STAGING: adds tests/vm/seed/ (definitions the generator
+# must meet at boot) to STAGING.
+stage_seed() {
+        mkdir -p "$2"
+        cp -a "$1/tests/vm/seed/." "$2/"
 }
 
 # merge_usr ROOT STAGING: the staged tree has real /lib, /bin, /sbin where a

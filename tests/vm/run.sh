@@ -3,14 +3,17 @@
 #
 # run.sh: the end-to-end suite in a disposable qemu VM with systemd as PID 1.
 #
-#   tests/vm/run.sh [--keep] [--raw] [--script FILE]… BUILD_DIR [CASE…]
+#   tests/vm/run.sh [--keep] [--raw] [--release R] [--script FILE]… BUILD_DIR [CASE…]
 #
-#   BUILD_DIR  a meson build directory of this project. If it does not exist
-#              it is set up with --prefix=/usr. It is compiled (ninja), then
-#              installed with DESTDIR into a staging folder that the guest
-#              copies over / before systemd starts. Any prefix works, since
-#              the staged tree lands verbatim; --prefix=/usr is what a
-#              distribution package uses and what the units expect.
+#   BUILD_DIR  a meson build directory of this project (set up with
+#              --prefix=/usr if it does not exist, and compiled: some
+#              --script files use its test programs); results land in it.
+#              What the guest runs is the Debian package: built from the
+#              source tree in a build chroot of the guest's release
+#              (build-chroot.sh, dpkg-buildpackage, lintian), installed with
+#              dpkg -i before systemd starts (image/preinit).
+#   --release R  the guest's Debian release: bookworm (default, or
+#              $AGENTCAGE_VM_RELEASE) or trixie.
 #   CASE       run only the cases whose file names start with CASE
 #              ("10", "10-units"); default: every tests/vm/e2e/[0-9]*.sh.
 #   --script FILE  run FILE (relative to the source tree or absolute inside
@@ -44,11 +47,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
 . "$here/host-lib.sh"
 
-keep='' raw='' scripts=()
+keep='' raw='' scripts=() release=${AGENTCAGE_VM_RELEASE:-bookworm}
 while [ $# -gt 0 ]; do
         case $1 in
         --keep) keep=1; shift ;;
         --raw) raw=1; shift ;;
+        --release) release=$2; shift 2 ;;
         --script) scripts+=("$2"); shift 2 ;;
         --help|-h) sed -n '3,40p' "$0"; exit 0 ;;
         --) shift; break ;;
@@ -56,10 +60,14 @@ while [ $# -gt 0 ]; do
         *) break ;;
         esac
 done
-[ $# -ge 1 ] || { echo "usage: tests/vm/run.sh [--keep] [--raw] [--script FILE]… BUILD_DIR [CASE…]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: tests/vm/run.sh [--keep] [--raw] [--release R] [--script FILE]… BUILD_DIR [CASE…]" >&2; exit 2; }
 build=$1
 shift
 timeout=${AGENTCAGE_VM_TIMEOUT:-1500}
+case $release in
+bookworm|trixie) ;;
+*) echo "run.sh: unknown release '$release' (bookworm or trixie)" >&2; exit 2 ;;
+esac
 log() { echo "vm: $*" >&2; }
 skip_all() { echo "1..0 # SKIP $*"; exit 77; }
 
@@ -100,15 +108,38 @@ trap 'log "interrupted"; exit 130' INT TERM HUP
 
 t_start=$(date +%s)
 
-# --- build and stage the project --------------------------------------------
-mkdir -p "$work/staging/root" "$work/results"
-stage_project "$srcdir" "$build" "$work/staging/root" "$work/stage.log" ||
-        { tap_merge_fail "building and staging $build" "$(tail -30 "$work/stage.log")"; tap_merge_finish; exit 1; }
+# --- build the package for the guest's release, stage it ------------------------
+# BUILD_DIR is compiled too: a few --script files use its test programs.
+mkdir -p "$work/staging/root" "$work/staging/debs" "$work/results"
+if [ ! -f "$build/build.ninja" ]; then
+        meson setup --prefix=/usr "$build" "$srcdir" >"$work/stage.log" 2>&1 ||
+                { tap_merge_fail "setting up $build" "$(tail -30 "$work/stage.log")"; tap_merge_finish; exit 1; }
+fi
+ninja -C "$build" >>"$work/stage.log" 2>&1 ||
+        { tap_merge_fail "building $build" "$(tail -30 "$work/stage.log")"; tap_merge_finish; exit 1; }
+build_package "$srcdir" "$release" "$work/staging/debs" "$work/package.log"
+prc=$?
+if [ $prc = 1 ]; then
+        tap_merge_fail "$release: the package builds (dpkg-buildpackage in a $release chroot)" "$(tail -30 "$work/package.log")"
+        tap_merge_finish
+        cp "$work/package.log" "${AGENTCAGE_VM_RESULTS:-$build/vm-results}.package.log" 2>/dev/null
+        exit 1
+fi
+# --raw (the demo's transcript) keeps these two checks off stdout.
+pkg_tap() { if [ -n "$raw" ]; then "$@" >&2; else "$@"; fi; }
+pkg_tap _merge_emit 0 "$release: the package builds (dpkg-buildpackage in a $release chroot)"
+if [ $prc = 0 ]; then
+        pkg_tap _merge_emit 0 "$release: lintian --fail-on error passes"
+else
+        pkg_tap tap_merge_fail "$release: lintian --fail-on error passes" "$(grep '^E:' "$work/staging/debs/lintian.txt")"
+fi
+rm -f "$work"/staging/debs/*-dbgsym_*.deb
+stage_seed "$srcdir" "$work/staging/root"
 t_staged=$(date +%s)
 
 # --- the image ------------------------------------------------------------------
 t0=$(date +%s)
-img=$("$here/build-image.sh") || { tap_merge_fail "building the VM image (tests/vm/build-image.sh)"; tap_merge_finish; exit 1; }
+img=$("$here/build-image.sh" "$release") || { tap_merge_fail "building the $release VM image (tests/vm/build-image.sh)"; tap_merge_finish; exit 1; }
 t_image=$(($(date +%s) - t0))
 
 # --- what to run ---------------------------------------------------------------
@@ -139,7 +170,7 @@ qemu=(qemu-system-x86_64 "${accel[@]}" -smp 2 -m 2G
       -virtfs "$(share "$srcdir" src readonly=on)"
       -virtfs "$(share "$work/staging" staging readonly=on)"
       -virtfs "$(share "$work/results" results)")
-log "booting ($(wc -l <"$work/results/request") scripts, timeout ${timeout}s, image $(basename "$img"))"
+log "booting $release ($(wc -l <"$work/results/request") scripts, timeout ${timeout}s, image $(basename "$img"))"
 t_boot=$(date +%s)
 "${qemu[@]}" </dev/null >"$work/console.log" 2>"$work/qemu.err" &
 qpid=$!
@@ -165,10 +196,11 @@ t_vm=$(($(date +%s) - t_boot))
 # --- results -------------------------------------------------------------------
 res=$work/results
 out=${AGENTCAGE_VM_RESULTS:-$build/vm-results}
-rm -rf "$out" && mkdir -p "$out" && cp -a "$res/." "$work/console.log" "$work/qemu.err" "$work/stage.log" "$out/" 2>/dev/null
+rm -rf "$out" && mkdir -p "$out" && cp -a "$res/." "$work/console.log" "$work/qemu.err" "$work/stage.log" "$work/package.log" "$work/staging/debs/lintian.txt" "$out/" 2>/dev/null
 {
         echo "image: $img (built or found in ${t_image}s)"
-        echo "staging: $((t_staged - t_start))s"
+        echo "release: $release"
+        echo "build, package, lintian: $((t_staged - t_start))s"
         echo "vm run (boot, scripts, poweroff): ${t_vm}s, qemu exit $qrc"
         echo "total: $(($(date +%s) - t_start))s"
 } >"$out/timing.txt"

@@ -9,8 +9,8 @@
 # kernel log and the failed units follow, and results/done marks a complete
 # run. The unit powers the VM off when this script ends, whatever happened.
 #
-# No daemon-reload happens before the cases: the project was installed before
-# systemd started (image/preinit), so the generator's output in place now is
+# No daemon-reload happens before the cases: the project's package was
+# installed before systemd started (image/preinit), so the generator's output in place now is
 # the one from boot, which is what 00-boot.sh checks.
 
 base=/run/agentcage-testbed
@@ -33,14 +33,15 @@ say "system state: $state"
         systemd-analyze time 2>&1
         echo "uptime: $(cut -d' ' -f1 /proc/uptime) s"
         if [ -e "$base/installed" ] || [ -n "${INSTALLED:-}" ]; then
-                echo "staged install: yes ${INSTALLED:-(copied before boot)}"
+                echo "installed: yes ${INSTALLED:-(dpkg -i before boot)}"
         else
-                echo "staged install: NO"
+                echo "installed: NO"
         fi
 } >"$res/boot.txt"
 
-# The project's AppArmor profiles (installed from the staged tree) have to be
-# loaded before a unit can name them.
+# The project's AppArmor profiles have to be loaded before a unit can name
+# them. The package's postinst loads them when AppArmor is enabled, but it ran
+# before systemd mounted securityfs (image/preinit), so this loads them.
 if command -v aa-enabled >/dev/null && aa-enabled -q 2>/dev/null; then
         for p in /etc/apparmor.d/agentcage-*; do
                 [ -f "$p" ] || continue
