@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent-limits.h"
+#include "image-ref.h"
 #include "macro.h"
 #include "parse-value.h"
 #include "policy.h"
@@ -61,7 +62,15 @@ static bool image_name_is_valid(const char *s) {
 }
 
 static int parse_image(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
-        if (v[0] == '/') {
+        if (image_ref_has_transport(v)) {
+                _cleanup_(image_ref_done) ImageRef ref = {};
+                const char *reason = NULL;
+                int r = image_ref_parse(v, &ref, &reason);
+                if (r == -EINVAL)
+                        WHY("%s", reason);
+                if (r < 0)
+                        return r;
+        } else if (v[0] == '/') {
                 if (!path_is_normalized_absolute(v) || streq(v, "/")) {
                         WHY("not a normalised absolute path (no '.', '..', '//', trailing '/'; not '/')");
                         return -EINVAL;
