@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Provisioning an Image= reference (oci.h, docs/DESIGN.md "Images").
+ *
+ *   1. skopeo copies the image into a private OCI layout under the trust
+ *      policy (--policy, explicitly); a refusal ends here, logged with
+ *      skopeo's reason. Nothing is unpacked that the policy did not accept.
+ *   2. umoci unpacks it (--rootless) as OCI_UNPACK_UID, a uid owning nothing
+ *      but the work directory: a layer that tries to write outside the tree
+ *      (../, absolute names, through symlinks of earlier entries) or to link
+ *      a host file lands inside the tree or fails; device nodes become empty
+ *      files; file capabilities cannot be set. umoci applies whiteouts and
+ *      opaque directories.
+ *   3. The tree must pass the approved-image policy (setuid/setgid files, a
+ *      shell, devices, … are refused by name) and the site's scan hook.
+ *   4. mksquashfs makes the read-only image file (all files root's, no
+ *      xattrs), renamed into the cache under its digest.
+ *
+ * Everything runs under the digest's lock, so concurrent first starts of the
+ * same image pull once; a registry image found in the cache needs neither
+ * the registry nor the work again. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "fs-util.h"
+#include "log.h"
+#include "macro.h"
+#include "oci.h"
+#include "runtime.h"
+
+#define SKOPEO "/usr/bin/skopeo"
+#define UMOCI "/usr/bin/umoci"
+#define MKSQUASHFS "/usr/bin/mksquashfs"
+
+static const char *env_path(const char *name, const char *def) {
+        const char *e = getenv(name);
+        return e && e[0] == '/' ? e : def;
+}
+
+/* Removes NAME below DIR_FD and everything in it, never following a
+ * symlink (the tree is hostile). */
+static int rm_rf_at(int dir_fd, const char *name, unsigned depth) {
+        _cleanup_close_ int fd = -EBADF;
+        DIR *d;
+        struct dirent *de;
+
+        if (unlinkat(dir_fd, name, 0) == 0 || errno == ENOENT)
+                return 0;
+        if (errno != EISDIR && errno != EPERM)
+                return negative_errno();
+        if (depth > TREE_DEPTH_MAX + 8)
+                return -ELOOP;
+        fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d)
+                return negative_errno();
+        fd = -EBADF; /* owned by d now */
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
+                        int r = rm_rf_at(dirfd(d), de->d_name, depth + 1);
+                        if (r < 0) {
+                                closedir(d);
+                                return r;
+                        }
+                }
+        closedir(d);
+        return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 ? negative_errno() : 0;
+}
+
+static void work_remove(const char *work) {
+        int r = rm_rf_at(AT_FDCWD, work, 0);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove %s, ignoring: %m", work);
+}
+
+static int cache_dirs(char **ret_tmp) {
+        const char *dir = oci_cache_dir();
+        _cleanup_free_ char *parent = strdup(dir), *tmp = NULL;
+        char *slash;
+        int r;
+
+        if (!parent)
+                return log_oom();
+        slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+                *slash = '\0';
+                r = mkdir_no_symlink(parent, 0755);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create %s: %m", parent);
+        }
+        r = mkdir_no_symlink(dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", dir);
+        if (asprintf(&tmp, "%s/tmp", dir) < 0)
+                return log_oom();
+        /* 0711: the unpacking uid may pass through to its own work directory
+         * (whose random name it is told), nobody may list what is under way. */
+        r = mkdir_no_symlink(tmp, 0711);
+        if (r < 0 || chmod(tmp, 0711) < 0)
+                return log_error_errno(r < 0 ? r : negative_errno(), "Failed to create %s: %m", tmp);
+        *ret_tmp = TAKE_PTR(tmp);
+        return 0;
+}
+
+/* The digest of the one manifest in the layout skopeo wrote. */
+static int layout_digest(const char *work, char ret[static IMAGE_REF_DIGEST_STRING_MAX]) {
+        _cleanup_free_ char *p = NULL;
+        json_object *root, *m, *d;
+        char tmp[IMAGE_DIGEST_STRING_MAX];
+        int r = -EBADMSG;
+
+        if (asprintf(&p, "%s/layout/index.json", work) < 0)
+                return -ENOMEM;
+        root = json_object_from_file(p);
+        if (root && json_object_object_get_ex(root, "manifests", &m) && json_object_is_type(m, json_type_array) &&
+            json_object_array_length(m) == 1 &&
+            json_object_object_get_ex(json_object_array_get_idx(m, 0), "digest", &d) &&
+            image_digest_parse(json_object_get_string(d), tmp) == 0) {
+                memcpy(ret, tmp, IMAGE_REF_DIGEST_STRING_MAX);
+                r = 0;
+        }
+        json_object_put(root);
+        return r;
+}
+
+static int pull(const char *reference, const char *work) {
+        const char *policy = env_path("AGENTCAGE_OCI_POLICY", OCI_POLICY_DEFAULT);
+        const char *regd = getenv("AGENTCAGE_OCI_REGISTRIES_D"), *regconf = getenv("AGENTCAGE_OCI_REGISTRIES_CONF");
+        _cleanup_free_ char *dest = NULL, *out = NULL;
+        char *argv[16];
+        size_t n = 0;
+        int r;
+
+        if (access(policy, R_OK) < 0)
+                return log_error_errno(-EPERM, "Refusing image %s: no trust policy at %s (containers-policy.json(5); "
+                                       "see agentcage.agent(5), \"Image references\").", reference, policy);
+        if (asprintf(&dest, "oci:%s/layout:img", work) < 0)
+                return log_oom();
+        argv[n++] = (char *) SKOPEO;
+        argv[n++] = (char *) "--policy";
+        argv[n++] = (char *) policy;
+        if (regd && regd[0] == '/') {
+                argv[n++] = (char *) "--registries.d";
+                argv[n++] = (char *) regd;
+        }
+        if (regconf && regconf[0] == '/') {
+                argv[n++] = (char *) "--registries-conf";
+                argv[n++] = (char *) regconf;
+        }
+        argv[n++] = (char *) "--tmpdir";
+        argv[n++] = (char *) work;
+        argv[n++] = (char *) "copy";
+        argv[n++] = (char *) "--quiet";
+        if (access(OCI_AUTH_FILE_DEFAULT, R_OK) == 0) {
+                argv[n++] = (char *) "--authfile";
+                argv[n++] = (char *) OCI_AUTH_FILE_DEFAULT;
+        }
+        argv[n++] = (char *) reference;
+        argv[n++] = dest;
+        argv[n] = NULL;
+
+        log_info("Pulling %s (trust policy %s).", reference, policy);
+        r = oci_run(&(OciCommand) { .argv = argv, .cwd_fd = -1 }, &out);
+        if (r < 0)
+                return log_error_errno(r, "Failed to run skopeo for %s: %m", reference);
+        if (r == 0)
+                return 0;
+        if (strstr(out, "rejected") || strstr(out, "ignature"))
+                return log_error_errno(-EPERM, "Refusing image %s: the trust policy %s rejects it: %s",
+                                       reference, policy, out);
+        return log_error_errno(-EIO, "Failed to pull image %s (skopeo exit %d): %s", reference, r, out);
+}
+
+static int unpack(const char *reference, const char *work) {
+        static char *const argv[] = {
+                (char *) UMOCI, (char *) "unpack", (char *) "--rootless", (char *) "--image",
+                (char *) "layout:img", (char *) "bundle", NULL,
+        };
+        _cleanup_close_ int fd = open(work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_free_ char *out = NULL;
+        int r;
+
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "Failed to open %s: %m", work);
+        /* The work directory becomes the unpacking uid's; it is the only
+         * place on the host that uid can write to. */
+        if (fchown(fd, OCI_UNPACK_UID, OCI_UNPACK_UID) < 0 || fchmod(fd, 0700) < 0)
+                return log_error_errno(negative_errno(), "Failed to hand %s to the unpacking uid: %m", work);
+        r = oci_run(&(OciCommand) { .argv = argv, .cwd_fd = fd, .unprivileged = true }, &out);
+        if (r < 0)
+                return log_error_errno(r, "Failed to run umoci for %s: %m", reference);
+        if (r != 0)
+                return log_error_errno(-EPERM, "Refusing image %s: unpacking its layers failed (umoci exit %d): %s",
+                                       reference, r, out);
+        if (*out)
+                log_info("umoci: %s", out);
+        return 0;
+}
+
+static int check_tree(const char *reference, const char *rootfs) {
+        _cleanup_close_ int fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_(image_policy_report_done) ImagePolicyReport rep = {};
+        int r;
+
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "Failed to open the unpacked tree %s: %m", rootfs);
+        /* Ownership inside the tree is the unpacking uid's; the image file is
+         * made with every file root's. */
+        r = image_policy_scan(fd, 0, &rep);
+        if (r < 0)
+                return log_error_errno(r, "Failed to scan the unpacked tree of %s: %m", reference);
+        if (rep.n_violations == 0)
+                return 0;
+        log_error("Image %s violates the approved-image policy:", reference);
+        for (size_t i = 0; i < rep.n_violations; i++)
+                log_error("  %s: %s", rep.violations[i].path, rep.violations[i].reason);
+        return log_error_errno(-EPERM, "Refusing image %s: %zu policy violation%s.", reference, rep.n_violations,
+                               rep.n_violations == 1 ? "" : "s");
+}
+
+static int scan_hook(const char *reference, const char *digest, const char *rootfs) {
+        const char *hook = env_path("AGENTCAGE_SCAN_HOOK", OCI_SCAN_HOOK_DEFAULT);
+        _cleanup_free_ char *out = NULL, *bad = NULL;
+        char *argv[] = { (char *) hook, (char *) rootfs, (char *) reference, (char *) digest, NULL };
+        const char *why = NULL;
+        struct stat st;
+        int r;
+
+        if (lstat(hook, &st) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return log_error_errno(negative_errno(), "Failed to check the scan hook %s: %m", hook);
+        }
+        if (!S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR))
+                return log_error_errno(-EPERM, "Refusing image %s: the scan hook %s is not an executable file.",
+                                       reference, hook);
+        r = image_path_check_root_owned(hook, &bad, &why);
+        if (r < 0)
+                return log_error_errno(-EPERM, "Refusing image %s: the scan hook %s is unsafe: %s is %s.",
+                                       reference, hook, strempty(bad), strempty(why));
+        log_info("Running the scan hook %s on %s.", hook, reference);
+        r = oci_run(&(OciCommand) { .argv = argv, .cwd_fd = -1 }, &out);
+        if (r < 0)
+                return log_error_errno(r, "Failed to run the scan hook %s: %m", hook);
+        if (r != 0)
+                return log_error_errno(-EPERM, "Refusing image %s: the scan hook %s failed (exit %d): %s",
+                                       reference, hook, r, out);
+        if (*out)
+                log_info("Scan hook: %s", out);
+        return 0;
+}
+
+/* mksquashfs into a temp name in the cache, metadata, then the rename that
+ * makes the entry exist. */
+static int make_image(const char *reference, const char *digest, const char *rootfs, OciEntry *e) {
+        _cleanup_free_ char *tmp = NULL, *out = NULL;
+        char stem[IMAGE_REF_DIGEST_STRING_MAX];
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        int r;
+
+        oci_digest_stem(digest, stem);
+        if (asprintf(&e->image_path, "%s/%s.squashfs", oci_cache_dir(), stem) < 0 ||
+            asprintf(&tmp, "%s/.%s.squashfs.XXXXXX", oci_cache_dir(), stem) < 0)
+                return log_oom();
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "Failed to create a temporary image in %s: %m", oci_cache_dir());
+        {
+                char *argv[] = { (char *) MKSQUASHFS, (char *) rootfs, tmp, (char *) "-noappend", (char *) "-all-root",
+                                 (char *) "-no-xattrs", (char *) "-quiet", (char *) "-no-progress", NULL };
+                r = oci_run(&(OciCommand) { .argv = argv, .cwd_fd = -1 }, &out);
+        }
+        if (r != 0) {
+                (void) unlink(tmp);
+                return log_error_errno(r < 0 ? r : -EIO, "Failed to make the image file of %s: %s", reference,
+                                       r < 0 ? "cannot run mksquashfs" : out);
+        }
+        if (fsync(fd) < 0 || fchmod(fd, 0644) < 0 || fstat(fd, &st) < 0) {
+                r = log_error_errno(negative_errno(), "Failed to write %s: %m", tmp);
+                (void) unlink(tmp);
+                return r;
+        }
+        snprintf(e->digest, sizeof e->digest, "%s", digest);
+        e->size = (uint64_t) st.st_size;
+        r = oci_cache_touch(e, reference);
+        if (r >= 0 && rename(tmp, e->image_path) < 0)
+                r = negative_errno();
+        if (r < 0) {
+                (void) unlink(tmp);
+                return log_error_errno(r, "Failed to add %s to the cache %s: %m", reference, oci_cache_dir());
+        }
+        return 0;
+}
+
+static int from_cache(const char *reference, const char *digest, char **ret) {
+        _cleanup_(oci_entry_done) OciEntry e = {};
+        int r = oci_cache_get(digest, &e);
+
+        if (r <= 0)
+                return r;
+        r = oci_cache_touch(&e, reference);
+        if (r < 0)
+                log_warning_errno(r, "Failed to record the use of %s, ignoring: %m", e.image_path);
+        log_info("Image %s is cached as %s.", reference, e.image_path);
+        *ret = TAKE_PTR(e.image_path);
+        return 1;
+}
+
+/* Under the digest's lock: unpack, check, make the image. */
+static int build_entry(const char *reference, const char *digest, const char *work, char **ret) {
+        _cleanup_(oci_entry_done) OciEntry e = {};
+        _cleanup_free_ char *rootfs = NULL;
+        int r;
+
+        r = unpack(reference, work);
+        if (r < 0)
+                return r;
+        if (asprintf(&rootfs, "%s/bundle/rootfs", work) < 0)
+                return log_oom();
+        r = check_tree(reference, rootfs);
+        if (r < 0)
+                return r;
+        r = scan_hook(reference, digest, rootfs);
+        if (r < 0)
+                return r;
+        r = make_image(reference, digest, rootfs, &e);
+        if (r < 0)
+                return r;
+        log_info("Image %s (%s) cached as %s, %ju bytes.", reference, digest, e.image_path, (uintmax_t) e.size);
+        *ret = TAKE_PTR(e.image_path);
+        return 0;
+}
+
+int oci_provision(const char *reference, char **ret_image_file) {
+        _cleanup_(image_ref_done) ImageRef ref = {};
+        _cleanup_free_ char *tmp = NULL, *work = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        char digest[IMAGE_REF_DIGEST_STRING_MAX] = "";
+        const char *why = NULL;
+        int r;
+
+        r = image_ref_parse(reference, &ref, &why);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "Invalid image reference '%s': %s.", reference, why);
+        r = cache_dirs(&tmp);
+        if (r < 0)
+                return r;
+
+        /* A registry image is named by its digest: the cache answers without
+         * the registry. A local one is copied first to learn its digest. */
+        if (ref.transport == IMAGE_REF_DOCKER) {
+                memcpy(digest, ref.digest, sizeof digest);
+                lock = oci_cache_lock(digest);
+                if (lock < 0)
+                        return log_error_errno(lock, "Failed to lock the cache entry of %s: %m", digest);
+                r = from_cache(reference, digest, ret_image_file);
+                if (r != 0)
+                        return r < 0 ? log_error_errno(r, "Failed to read the cache entry of %s: %m", digest) : 0;
+        }
+        if (asprintf(&work, "%s/pull.XXXXXX", tmp) < 0)
+                return log_oom();
+        if (!mkdtemp(work))
+                return log_error_errno(negative_errno(), "Failed to create a work directory in %s: %m", tmp);
+
+        r = pull(reference, work);
+        if (r >= 0 && ref.transport != IMAGE_REF_DOCKER) {
+                r = layout_digest(work, digest);
+                if (r < 0)
+                        log_error_errno(r, "Cannot read the manifest digest of %s: %m", reference);
+                else {
+                        lock = oci_cache_lock(digest);
+                        r = lock < 0 ? log_error_errno(lock, "Failed to lock the cache entry of %s: %m", digest)
+                                     : from_cache(reference, digest, ret_image_file);
+                        if (r > 0) {
+                                work_remove(work);
+                                return 0;
+                        }
+                }
+        }
+        if (r >= 0)
+                r = build_entry(reference, digest, work, ret_image_file);
+        work_remove(work);
+        return r;
+}
