@@ -161,6 +161,8 @@ static int pull(const char *reference, const char *work) {
         argv[n++] = (char *) work;
         argv[n++] = (char *) "copy";
         argv[n++] = (char *) "--quiet";
+        /* Verified at the source by the policy; an OCI layout cannot hold them. */
+        argv[n++] = (char *) "--remove-signatures";
         if (access(OCI_AUTH_FILE_DEFAULT, R_OK) == 0) {
                 argv[n++] = (char *) "--authfile";
                 argv[n++] = (char *) OCI_AUTH_FILE_DEFAULT;
@@ -175,7 +177,7 @@ static int pull(const char *reference, const char *work) {
                 return log_error_errno(r, "Failed to run skopeo for %s: %m", reference);
         if (r == 0)
                 return 0;
-        if (strstr(out, "rejected") || strstr(out, "ignature"))
+        if (strstr(out, "Source image rejected"))
                 return log_error_errno(-EPERM, "Refusing image %s: the trust policy %s rejects it: %s",
                                        reference, policy, out);
         return log_error_errno(-EIO, "Failed to pull image %s (skopeo exit %d): %s", reference, r, out);
@@ -303,12 +305,21 @@ static int make_image(const char *reference, const char *digest, const char *roo
         return 0;
 }
 
-static int from_cache(const char *reference, const char *digest, char **ret) {
+/* 1 and the image file if DIGEST is cached. With KNOWN_ONLY, only if
+ * REFERENCE is one the entry was accepted under: the trust policy judges a
+ * reference (its registry, its repository), and a digest accepted under one
+ * must not stand in for the verdict on another. */
+static int from_cache(const char *reference, const char *digest, bool known_only, char **ret) {
         _cleanup_(oci_entry_done) OciEntry e = {};
+        bool known = false;
         int r = oci_cache_get(digest, &e);
 
         if (r <= 0)
                 return r;
+        for (char **s = e.references; s && *s; s++)
+                known = known || streq(*s, reference);
+        if (known_only && !known)
+                return 0;
         r = oci_cache_touch(&e, reference);
         if (r < 0)
                 log_warning_errno(r, "Failed to record the use of %s, ignoring: %m", e.image_path);
@@ -360,13 +371,13 @@ int oci_provision(const char *reference, char **ret_image_file) {
                 return r;
 
         /* A registry image is named by its digest: the cache answers without
-         * the registry. A local one is copied first to learn its digest. */
+         * the registry, for a reference it has accepted before. */
         if (ref.transport == IMAGE_REF_DOCKER) {
                 memcpy(digest, ref.digest, sizeof digest);
                 lock = oci_cache_lock(digest);
                 if (lock < 0)
                         return log_error_errno(lock, "Failed to lock the cache entry of %s: %m", digest);
-                r = from_cache(reference, digest, ret_image_file);
+                r = from_cache(reference, digest, true, ret_image_file);
                 if (r != 0)
                         return r < 0 ? log_error_errno(r, "Failed to read the cache entry of %s: %m", digest) : 0;
         }
@@ -375,6 +386,8 @@ int oci_provision(const char *reference, char **ret_image_file) {
         if (!mkdtemp(work))
                 return log_error_errno(negative_errno(), "Failed to create a work directory in %s: %m", tmp);
 
+        /* The trust policy decides before anything is unpacked. A local
+         * image is named by the digest of the manifest it holds. */
         r = pull(reference, work);
         if (r >= 0 && ref.transport != IMAGE_REF_DOCKER) {
                 r = layout_digest(work, digest);
@@ -382,16 +395,17 @@ int oci_provision(const char *reference, char **ret_image_file) {
                         log_error_errno(r, "Cannot read the manifest digest of %s: %m", reference);
                 else {
                         lock = oci_cache_lock(digest);
-                        r = lock < 0 ? log_error_errno(lock, "Failed to lock the cache entry of %s: %m", digest)
-                                     : from_cache(reference, digest, ret_image_file);
-                        if (r > 0) {
-                                work_remove(work);
-                                return 0;
-                        }
+                        if (lock < 0)
+                                r = log_error_errno(lock, "Failed to lock the cache entry of %s: %m", digest);
                 }
         }
-        if (r >= 0)
+        if (r >= 0) {
+                r = from_cache(reference, digest, false, ret_image_file);
+                if (r < 0)
+                        log_error_errno(r, "Failed to read the cache entry of %s: %m", digest);
+        }
+        if (r == 0)
                 r = build_entry(reference, digest, work, ret_image_file);
         work_remove(work);
-        return r;
+        return r < 0 ? r : 0;
 }
