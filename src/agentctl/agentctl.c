@@ -36,6 +36,7 @@
 #include "config.h"
 #include "ctl-util.h"
 #include "definition.h"
+#include "images.h"
 #include "log.h"
 #include "parse-value.h"
 #include "render.h"
@@ -56,7 +57,7 @@ enum {
  * generated unit is a few KiB. */
 #define CAT_FILE_MAX (1024U * 1024U)
 
-static bool arg_json = false;
+bool arg_json = false;
 static bool arg_names = false;
 static uint64_t arg_lease_usec = 0;
 static bool arg_lease_set = false;
@@ -1652,6 +1653,7 @@ enum {
         F_JSON = 1 << 1,   /* --json allowed */
         F_LEASE = 1 << 2,  /* --lease allowed */
         F_NAMES = 1 << 3,  /* --names allowed */
+        F_PRUNE = 1 << 4,  /* --prune allowed */
 };
 
 typedef struct Verb {
@@ -1672,6 +1674,8 @@ static const Verb verbs[] = {
         { "reap", 0, 0, F_ROOT, verb_reap },
         { "cat", 1, 1, F_JSON, verb_cat },
         { "verify", 0, UINT_MAX, F_JSON, verb_verify },
+        { "images", 0, 0, F_JSON | F_PRUNE, verb_images },
+        { "pull", 1, 1, F_ROOT, verb_pull },
 };
 
 static void help(void) {
@@ -1688,7 +1692,9 @@ static void help(void) {
                "  release NAME                the task is done: drop it and stop the agent\n"
                "  reap                        stop agents without a task for longer than OrphanTimeoutSec=\n"
                "  cat NAME                    the definition, its drop-ins and the unit made from it\n"
-               "  verify [FILE…]              check definitions with the generator's own code\n\n"
+               "  verify [FILE…]              check definitions with the generator's own code\n"
+               "  images [--prune]            the image cache (--prune: drop what no definition uses)\n"
+               "  pull NAME                   fetch, check and cache the agent's Image= reference now\n\n"
                "Options:\n"
                "  --json                      machine-readable output (list, status, cat, verify)\n"
                "  --names                     list: print only the names\n"
@@ -1699,13 +1705,14 @@ static void help(void) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_NAMES, ARG_LEASE, ARG_VERSION };
+        enum { ARG_JSON = 0x100, ARG_NAMES, ARG_LEASE, ARG_VERSION, ARG_PRUNE };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "names", no_argument, NULL, ARG_NAMES },
                 { "lease", required_argument, NULL, ARG_LEASE },
+                { "prune", no_argument, NULL, ARG_PRUNE },
                 {}
         };
         _cleanup_(ctl_done) Ctl ctl = {};
@@ -1753,6 +1760,9 @@ int main(int argc, char *argv[]) {
                         }
                         arg_lease_set = true;
                         break;
+                case ARG_PRUNE:
+                        arg_images_prune = true;
+                        break;
                 case '?':
                         if (optopt != 0 && optopt < 0x100)
                                 log_error("Unknown option '-%c' (see --help).", optopt);
@@ -1798,6 +1808,10 @@ int main(int argc, char *argv[]) {
         }
         if (arg_lease_set && !(verb->flags & F_LEASE)) {
                 log_error("--lease applies to 'agentctl assign' only.");
+                return EXIT_USAGE;
+        }
+        if (arg_images_prune && (!(verb->flags & F_PRUNE) || arg_json)) {
+                log_error("--prune applies to 'agentctl images' only, without --json.");
                 return EXIT_USAGE;
         }
         if ((verb->flags & F_ROOT) && geteuid() != 0) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,9 @@ static _noreturn_ void child(const OciCommand *c, int out_fd) {
         if (c->cwd_fd >= 0 ? fchdir(c->cwd_fd) < 0 : chdir("/") < 0)
                 _exit(127);
         (void) setrlimit(RLIMIT_FSIZE, &fsize);
+        /* Whatever the caller's umask (agentctl's is 0077), the layout skopeo
+         * writes must be readable by the unpacking uid. */
+        umask(0022);
         if (c->unprivileged) {
                 /* The directory was entered as root; from here on only what
                  * OCI_UNPACK_UID may touch can be touched. */

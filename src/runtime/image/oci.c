@@ -99,6 +99,8 @@ static int cache_dirs(char **ret_tmp) {
                         return log_error_errno(r, "Failed to create %s: %m", parent);
         }
         r = mkdir_no_symlink(dir, 0755);
+        if (r > 0 && chmod(dir, 0755) < 0) /* whatever the caller's umask */
+                r = negative_errno();
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", dir);
         if (asprintf(&tmp, "%s/tmp", dir) < 0)
