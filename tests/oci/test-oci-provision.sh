@@ -203,6 +203,22 @@ cached_ms=$(ms "$t0" "$t1")
 provision unsig "docker://$reg/t/unsigned@$d_unsigned"
 check "an uncached image fails with the registry stopped" [ "$rc" != 0 ]
 
+# --- a read-only cache, as inside an agent's sandbox (ProtectSystem=strict) ----------
+ro() { # ro NAME REF: provision in a mount namespace where the cache is read-only
+        out=$(unshare -m --propagation private sh -c 'mount --bind -o ro "$1" "$1" && exec "$2" provision --name="$3" --image="$4"' \
+                sh "$OCI_DIR/cache" "$runtime" "$1" "$2" 2>&1)
+        rc=$?
+}
+ro rosig "docker://$reg/t/signed@$d_signed"
+check "a cached registry image provisions from a read-only cache" eval '[ "$rc" = 0 ] && has "is cached"'
+ro rooa "oci-archive:$OCI_DIR/image.tar:v1"
+check "a cached archive provisions from a read-only cache without skopeo" eval '[ "$rc" = 0 ] && ! has Pulling'
+ro rounsig "docker://$reg/t/unsigned@$d_unsigned"
+check "an uncached image in a read-only cache says to pull it first" eval '[ "$rc" != 0 ] && has "agentctl pull"'
+echo changed >>"$OCI_DIR/image.tar"
+ro rooa2 "oci-archive:$OCI_DIR/image.tar:v1"
+check "a changed archive is not taken for the cached one" eval '[ "$rc" != 0 ] && has "agentctl pull"'
+
 # --- a tag without digest is refused at generation ------------------------------------
 mkdir -p "$OCI_DIR/defs" "$OCI_DIR/gen"
 printf '[Agent]\nImage=docker://%s/t/signed:v1\nExec=/usr/bin/agent\n' "$reg" >"$OCI_DIR/defs/tagged.agent"

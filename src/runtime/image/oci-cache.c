@@ -53,6 +53,7 @@ static uint64_t now_usec(void) {
 
 void oci_entry_done(OciEntry *e) {
         strv_free(e->references);
+        strv_free(e->sources);
         free(e->image_path);
         *e = (OciEntry) {};
 }
@@ -78,12 +79,26 @@ int oci_cache_lock(const char *digest) {
         if (asprintf(&locks, "%s/locks", oci_cache_dir()) < 0)
                 return -ENOMEM;
         r = mkdir_no_symlink(locks, 0700);
+        if (r == -EROFS)
+                return r;
         if (r < 0)
                 return r;
         oci_digest_stem(digest, stem);
         if (asprintf(&p, "%s/%s.lock", locks, stem) < 0)
                 return -ENOMEM;
         fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+        if (fd < 0 && errno == EROFS) {
+                /* Read-only here: wait for a pull elsewhere if there is one. */
+                fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0 && errno == ENOENT)
+                        return -EROFS;
+                if (fd >= 0) {
+                        while (flock(fd, LOCK_SH) < 0 && errno == EINTR)
+                                ;
+                        close(fd);
+                        return -EROFS;
+                }
+        }
         if (fd < 0)
                 return negative_errno();
         while (flock(fd, LOCK_EX) < 0)
@@ -117,20 +132,29 @@ static int strv_add(char ***v, const char *s) {
         return 0;
 }
 
+static int meta_strv(json_object *root, const char *key, char ***v) {
+        json_object *a;
+
+        if (!json_object_object_get_ex(root, key, &a) || !json_object_is_type(a, json_type_array))
+                return 0;
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                json_object *o = json_object_array_get_idx(a, i);
+                if (json_object_is_type(o, json_type_string) && strv_add(v, json_object_get_string(o)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static int meta_parse(const char *text, OciEntry *e) {
-        json_object *root = json_tokener_parse(text), *o, *a;
+        json_object *root = json_tokener_parse(text), *o;
         int r = -EBADMSG;
 
         if (!root || !json_object_is_type(root, json_type_object))
                 goto done;
-        if (json_object_object_get_ex(root, "references", &a) && json_object_is_type(a, json_type_array))
-                for (size_t i = 0; i < json_object_array_length(a); i++) {
-                        const char *s = json_object_get_string(json_object_array_get_idx(a, i));
-                        if (s && strv_add(&e->references, s) < 0) {
-                                r = -ENOMEM;
-                                goto done;
-                        }
-                }
+        if (meta_strv(root, "references", &e->references) < 0 || meta_strv(root, "sources", &e->sources) < 0) {
+                r = -ENOMEM;
+                goto done;
+        }
         if (json_object_object_get_ex(root, "created", &o))
                 e->created = (uint64_t) json_object_get_int64(o);
         if (json_object_object_get_ex(root, "last_used", &o))
@@ -185,20 +209,24 @@ int oci_cache_get(const char *digest, OciEntry *ret) {
 
 int oci_cache_write_meta(const OciEntry *e) {
         _cleanup_free_ char *path = NULL, *tmp = NULL;
-        json_object *root = json_object_new_object(), *a = json_object_new_array();
+        json_object *root = json_object_new_object(), *a = json_object_new_array(), *src = json_object_new_array();
         const char *text;
         int fd, r = 0;
         size_t n;
 
-        if (!root || !a) {
+        if (!root || !a || !src) {
                 json_object_put(root);
                 json_object_put(a);
+                json_object_put(src);
                 return -ENOMEM;
         }
         for (char **s = e->references; s && *s; s++)
                 json_object_array_add(a, json_object_new_string(*s));
+        for (char **s = e->sources; s && *s; s++)
+                json_object_array_add(src, json_object_new_string(*s));
         json_object_object_add(root, "digest", json_object_new_string(e->digest));
         json_object_object_add(root, "references", a);
+        json_object_object_add(root, "sources", src);
         json_object_object_add(root, "size", json_object_new_int64((int64_t) e->size));
         json_object_object_add(root, "created", json_object_new_int64((int64_t) e->created));
         json_object_object_add(root, "last_used", json_object_new_int64((int64_t) e->last_used));
@@ -225,14 +253,23 @@ int oci_cache_write_meta(const OciEntry *e) {
         return r;
 }
 
-int oci_cache_touch(OciEntry *e, const char *reference) {
-        bool known = false;
+static bool strv_contains(char **v, const char *s) {
+        for (; v && *v; v++)
+                if (streq(*v, s))
+                        return true;
+        return false;
+}
+
+int oci_cache_touch(OciEntry *e, const char *reference, const char *source) {
         int r;
 
-        for (char **s = e->references; s && *s; s++)
-                known = known || streq(*s, reference);
-        if (!known) {
+        if (!strv_contains(e->references, reference)) {
                 r = strv_add(&e->references, reference);
+                if (r < 0)
+                        return r;
+        }
+        if (source && !strv_contains(e->sources, source)) {
+                r = strv_add(&e->sources, source);
                 if (r < 0)
                         return r;
         }
@@ -329,6 +366,23 @@ int oci_cache_remove(const char *digest) {
                 (void) unlink(lock);
         close(fd);
         return r;
+}
+
+int oci_cache_find_source(const char *reference, const char *source, OciEntry *ret) {
+        OciEntry *v = NULL;
+        size_t n = 0;
+        int r = oci_cache_list(&v, &n), found = 0;
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n && !found; i++)
+                if (strv_contains(v[i].references, reference) && strv_contains(v[i].sources, source)) {
+                        *ret = v[i];
+                        v[i] = (OciEntry) {};
+                        found = 1;
+                }
+        oci_entries_free(v, n);
+        return found;
 }
 
 bool oci_entry_matches(const OciEntry *e, const char *reference) {

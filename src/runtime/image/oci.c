@@ -95,12 +95,16 @@ static int cache_dirs(char **ret_tmp) {
         if (slash && slash != parent) {
                 *slash = '\0';
                 r = mkdir_no_symlink(parent, 0755);
+                if (r == -EROFS)
+                        return r;
                 if (r < 0)
                         return log_error_errno(r, "Failed to create %s: %m", parent);
         }
         r = mkdir_no_symlink(dir, 0755);
         if (r > 0 && chmod(dir, 0755) < 0) /* whatever the caller's umask */
                 r = negative_errno();
+        if (r == -EROFS)
+                return r;
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", dir);
         if (asprintf(&tmp, "%s/tmp", dir) < 0)
@@ -108,8 +112,12 @@ static int cache_dirs(char **ret_tmp) {
         /* 0711: the unpacking uid may pass through to its own work directory
          * (whose random name it is told), nobody may list what is under way. */
         r = mkdir_no_symlink(tmp, 0711);
-        if (r < 0 || chmod(tmp, 0711) < 0)
-                return log_error_errno(r < 0 ? r : negative_errno(), "Failed to create %s: %m", tmp);
+        if (r > 0 && chmod(tmp, 0711) < 0)
+                r = negative_errno();
+        if (r == -EROFS)
+                return r;
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", tmp);
         *ret_tmp = TAKE_PTR(tmp);
         return 0;
 }
@@ -266,7 +274,8 @@ static int scan_hook(const char *reference, const char *digest, const char *root
 
 /* mksquashfs into a temp name in the cache, metadata, then the rename that
  * makes the entry exist. */
-static int make_image(const char *reference, const char *digest, const char *rootfs, OciEntry *e) {
+static int make_image(const char *reference, const char *digest, const char *source, const char *rootfs,
+                      OciEntry *e) {
         _cleanup_free_ char *tmp = NULL, *out = NULL;
         char stem[IMAGE_REF_DIGEST_STRING_MAX];
         _cleanup_close_ int fd = -EBADF;
@@ -297,7 +306,7 @@ static int make_image(const char *reference, const char *digest, const char *roo
         }
         snprintf(e->digest, sizeof e->digest, "%s", digest);
         e->size = (uint64_t) st.st_size;
-        r = oci_cache_touch(e, reference);
+        r = oci_cache_touch(e, reference, source);
         if (r >= 0 && rename(tmp, e->image_path) < 0)
                 r = negative_errno();
         if (r < 0) {
@@ -307,11 +316,24 @@ static int make_image(const char *reference, const char *digest, const char *roo
         return 0;
 }
 
+static int use_entry(OciEntry *e, const char *reference, const char *source, char **ret) {
+        int r = oci_cache_touch(e, reference, source);
+
+        /* Inside an agent's sandbox the cache is read-only: the use is then
+         * not recorded, which is all that is lost. */
+        if (r < 0)
+                log_full_errno(r == -EROFS ? LOG_DEBUG : LOG_WARNING, r,
+                               "Failed to record the use of %s, ignoring: %m", e->image_path);
+        log_info("Image %s is cached as %s.", reference, e->image_path);
+        *ret = TAKE_PTR(e->image_path);
+        return 1;
+}
+
 /* 1 and the image file if DIGEST is cached. With KNOWN_ONLY, only if
  * REFERENCE is one the entry was accepted under: the trust policy judges a
  * reference (its registry, its repository), and a digest accepted under one
  * must not stand in for the verdict on another. */
-static int from_cache(const char *reference, const char *digest, bool known_only, char **ret) {
+static int from_cache(const char *reference, const char *digest, const char *source, bool known_only, char **ret) {
         _cleanup_(oci_entry_done) OciEntry e = {};
         bool known = false;
         int r = oci_cache_get(digest, &e);
@@ -322,16 +344,48 @@ static int from_cache(const char *reference, const char *digest, bool known_only
                 known = known || streq(*s, reference);
         if (known_only && !known)
                 return 0;
-        r = oci_cache_touch(&e, reference);
+        return use_entry(&e, reference, source, ret);
+}
+
+static int not_cached_read_only(const char *reference) {
+        return log_error_errno(-EROFS, "Image %s is not in the cache %s, which is read-only here (inside the agent's "
+                               "sandbox): pull it first with 'agentctl pull NAME'.", reference, oci_cache_dir());
+}
+
+/* Where the cache can answer without skopeo: a registry image by its
+ * digest, an archive by the digest of the file. 1 if it did, 0 if not
+ * (then *ret_lock holds the digest's lock for a registry image). */
+static int lookup(const ImageRef *ref, const char *reference, const char *source, int *ret_lock, char **ret) {
+        _cleanup_(oci_entry_done) OciEntry e = {};
+        int r;
+
+        if (ref->transport == IMAGE_REF_DOCKER) {
+                int lock = oci_cache_lock(ref->digest);
+                if (lock < 0 && lock != -EROFS)
+                        return log_error_errno(lock, "Failed to lock the cache entry of %s: %m", ref->digest);
+                r = from_cache(reference, ref->digest, NULL, true, ret);
+                if (r < 0)
+                        log_error_errno(r, "Failed to read the cache entry of %s: %m", ref->digest);
+                if (r == 0 && lock == -EROFS)
+                        r = not_cached_read_only(reference);
+                if (r != 0 && lock >= 0)
+                        close(lock);
+                else if (r == 0)
+                        *ret_lock = lock;
+                return r;
+        }
+        if (!source)
+                return 0;
+        r = oci_cache_find_source(reference, source, &e);
         if (r < 0)
-                log_warning_errno(r, "Failed to record the use of %s, ignoring: %m", e.image_path);
-        log_info("Image %s is cached as %s.", reference, e.image_path);
-        *ret = TAKE_PTR(e.image_path);
-        return 1;
+                return log_error_errno(r, "Failed to read the cache %s: %m", oci_cache_dir());
+        if (r == 0)
+                return 0;
+        return use_entry(&e, reference, source, ret);
 }
 
 /* Under the digest's lock: unpack, check, make the image. */
-static int build_entry(const char *reference, const char *digest, const char *work, char **ret) {
+static int build_entry(const char *reference, const char *digest, const char *source, const char *work, char **ret) {
         _cleanup_(oci_entry_done) OciEntry e = {};
         _cleanup_free_ char *rootfs = NULL;
         int r;
@@ -347,7 +401,7 @@ static int build_entry(const char *reference, const char *digest, const char *wo
         r = scan_hook(reference, digest, rootfs);
         if (r < 0)
                 return r;
-        r = make_image(reference, digest, rootfs, &e);
+        r = make_image(reference, digest, source, rootfs, &e);
         if (r < 0)
                 return r;
         log_info("Image %s (%s) cached as %s, %ju bytes.", reference, digest, e.image_path, (uintmax_t) e.size);
@@ -355,12 +409,31 @@ static int build_entry(const char *reference, const char *digest, const char *wo
         return 0;
 }
 
+/* The sha256 of an archive file, which names what it holds without running
+ * skopeo; NULL for the other transports. */
+static int source_digest(const ImageRef *ref, char ret[static IMAGE_DIGEST_STRING_MAX], const char **ret_source) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        *ret_source = NULL;
+        if (ref->transport != IMAGE_REF_OCI_ARCHIVE && ref->transport != IMAGE_REF_DOCKER_ARCHIVE)
+                return 0;
+        fd = open(ref->path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "Failed to open the archive %s: %m", ref->path);
+        r = image_digest_file_fd(fd, ret);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the archive %s: %m", ref->path);
+        *ret_source = ret;
+        return 0;
+}
+
 int oci_provision(const char *reference, char **ret_image_file) {
         _cleanup_(image_ref_done) ImageRef ref = {};
         _cleanup_free_ char *tmp = NULL, *work = NULL;
         _cleanup_close_ int lock = -EBADF;
-        char digest[IMAGE_REF_DIGEST_STRING_MAX] = "";
-        const char *why = NULL;
+        char digest[IMAGE_REF_DIGEST_STRING_MAX] = "", srcbuf[IMAGE_DIGEST_STRING_MAX];
+        const char *why = NULL, *source = NULL;
         int r;
 
         r = image_ref_parse(reference, &ref, &why);
@@ -368,30 +441,32 @@ int oci_provision(const char *reference, char **ret_image_file) {
                 return log_oom();
         if (r < 0)
                 return log_error_errno(r, "Invalid image reference '%s': %s.", reference, why);
-        r = cache_dirs(&tmp);
+        r = source_digest(&ref, srcbuf, &source);
         if (r < 0)
                 return r;
-
-        /* A registry image is named by its digest: the cache answers without
-         * the registry, for a reference it has accepted before. */
-        if (ref.transport == IMAGE_REF_DOCKER) {
-                memcpy(digest, ref.digest, sizeof digest);
-                lock = oci_cache_lock(digest);
-                if (lock < 0)
-                        return log_error_errno(lock, "Failed to lock the cache entry of %s: %m", digest);
-                r = from_cache(reference, digest, true, ret_image_file);
-                if (r != 0)
-                        return r < 0 ? log_error_errno(r, "Failed to read the cache entry of %s: %m", digest) : 0;
-        }
+        /* -EROFS: inside an agent's sandbox; the cache can only answer. */
+        r = cache_dirs(&tmp);
+        if (r < 0 && r != -EROFS)
+                return r;
+        r = lookup(&ref, reference, source, &lock, ret_image_file);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        if (!tmp)
+                return not_cached_read_only(reference);
         if (asprintf(&work, "%s/pull.XXXXXX", tmp) < 0)
                 return log_oom();
-        if (!mkdtemp(work))
-                return log_error_errno(negative_errno(), "Failed to create a work directory in %s: %m", tmp);
+        if (!mkdtemp(work)) {
+                r = negative_errno();
+                return r == -EROFS ? not_cached_read_only(reference)
+                                   : log_error_errno(r, "Failed to create a work directory in %s: %m", tmp);
+        }
 
         /* The trust policy decides before anything is unpacked. A local
          * image is named by the digest of the manifest it holds. */
         r = pull(reference, work);
-        if (r >= 0 && ref.transport != IMAGE_REF_DOCKER) {
+        if (r >= 0 && ref.transport == IMAGE_REF_DOCKER)
+                memcpy(digest, ref.digest, sizeof digest);
+        else if (r >= 0) {
                 r = layout_digest(work, digest);
                 if (r < 0)
                         log_error_errno(r, "Cannot read the manifest digest of %s: %m", reference);
@@ -402,12 +477,12 @@ int oci_provision(const char *reference, char **ret_image_file) {
                 }
         }
         if (r >= 0) {
-                r = from_cache(reference, digest, false, ret_image_file);
+                r = from_cache(reference, digest, source, false, ret_image_file);
                 if (r < 0)
                         log_error_errno(r, "Failed to read the cache entry of %s: %m", digest);
         }
         if (r == 0)
-                r = build_entry(reference, digest, work, ret_image_file);
+                r = build_entry(reference, digest, source, work, ret_image_file);
         work_remove(work);
         return r < 0 ? r : 0;
 }

@@ -52,6 +52,7 @@ int oci_run(const OciCommand *c, char **ret_output);
 typedef struct OciEntry {
         char digest[IMAGE_REF_DIGEST_STRING_MAX]; /* the key: sha256:HEX */
         char **references;  /* NULL-terminated: every reference that resolved to it */
+        char **sources;     /* NULL-terminated: sha256 of the archive files it was made from */
         uint64_t size;      /* of the image file, bytes */
         uint64_t created;   /* CLOCK_REALTIME µs */
         uint64_t last_used; /* CLOCK_REALTIME µs */
@@ -62,14 +63,19 @@ const char *oci_cache_dir(void);
 /* "sha256:HEX" -> "sha256-HEX", the file name stem of an entry. */
 void oci_digest_stem(const char *digest, char ret[static IMAGE_REF_DIGEST_STRING_MAX]);
 /* Takes the per-digest lock (flock on DIR/locks/STEM.lock), waiting for a
- * concurrent pull of the same digest to end. Returns the fd or -errno. */
+ * concurrent pull of the same digest to end. Returns the fd or -errno;
+ * -EROFS where the cache cannot be written (inside an agent's sandbox):
+ * entries can then only be read. */
 int oci_cache_lock(const char *digest);
 /* Looks up DIGEST: 1 and the entry if its image file exists, 0 if not. */
 int oci_cache_get(const char *digest, OciEntry *ret);
 /* Writes the metadata of E atomically (temp file + rename). */
 int oci_cache_write_meta(const OciEntry *e);
-/* Adds REFERENCE (if new) and sets last_used to now. */
-int oci_cache_touch(OciEntry *e, const char *reference);
+/* Adds REFERENCE and SOURCE (if given and new) and sets last_used to now. */
+int oci_cache_touch(OciEntry *e, const char *reference, const char *source);
+/* The entry made from archive file digest SOURCE under REFERENCE: 1 and the
+ * entry, or 0. */
+int oci_cache_find_source(const char *reference, const char *source, OciEntry *ret);
 /* Every entry whose image file exists, sorted by digest. */
 int oci_cache_list(OciEntry **ret, size_t *ret_n);
 /* Removes the entry's image file, metadata and lock. */
