@@ -217,8 +217,18 @@ int verb_images(struct Ctl *c, char **args) {
                 log_error_errno(r, "Failed to read the image cache %s: %m", oci_cache_dir());
                 return EXIT_FAIL;
         }
-        if (arg_images_prune)
+        if (arg_images_prune) {
+                int k;
                 r = prune(e, n, &u);
+                /* What a crash left, if it is older than any pull under way
+                 * could be. */
+                k = oci_cache_clean_stale(OCI_COMMAND_TIMEOUT_SEC + 60);
+                if (k < 0) {
+                        log_error_errno(k, "Failed to clean %s: %m", oci_cache_dir());
+                        r = EXIT_FAIL;
+                } else if (k > 0)
+                        printf("Removed %d leftover%s of interrupted pulls.\n", k, k == 1 ? "" : "s");
+        }
         else {
                 if (arg_json)
                         print_json(e, n, &u);

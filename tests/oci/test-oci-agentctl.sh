@@ -78,6 +78,18 @@ check "--prune is refused on other commands" [ $rc = 2 ]
 rm "$OCI_DIR/defs/a1.agent" "$OCI_DIR/defs/a2.agent"
 out=$("$agentctl" images --prune 2>&1)
 check "the last unused image goes too" eval '[ -z "$(ls "$OCI_DIR/cache" | grep "\.squashfs$")" ]'
+# What an interrupted pull leaves (old enough), and what a pull under way has.
+stem=sha256-$(printf '%064d' 7)
+mkdir -p "$OCI_DIR/cache/tmp/pull.old/bundle/rootfs" "$OCI_DIR/cache/tmp/pull.new"
+ln -s /etc "$OCI_DIR/cache/tmp/pull.old/bundle/rootfs/etc"
+: >"$OCI_DIR/cache/.$stem.squashfs.AbCdEf"
+: >"$OCI_DIR/cache/$stem.json"
+: >"$OCI_DIR/cache/.$stem.squashfs.new"
+touch -d '2 days ago' "$OCI_DIR/cache/tmp/pull.old" "$OCI_DIR/cache/.$stem.squashfs.AbCdEf" "$OCI_DIR/cache/$stem.json"
+out=$("$agentctl" images --prune 2>&1)
+check "prune removes the leftovers of interrupted pulls" eval 'has "Removed 3 leftovers" && test ! -e "$OCI_DIR/cache/tmp/pull.old" && test ! -e "$OCI_DIR/cache/$stem.json"'
+check "and keeps what a pull under way has" eval 'test -d "$OCI_DIR/cache/tmp/pull.new" && test -e "$OCI_DIR/cache/.$stem.squashfs.new"'
+check "without following a symlink out of the work directory" test -f /etc/passwd
 if id nobody >/dev/null 2>&1; then
         out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$agentctl" images --prune 2>&1); rc=$?
         check "images --prune needs root" [ $rc = 4 ]

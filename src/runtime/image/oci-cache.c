@@ -385,6 +385,57 @@ int oci_cache_find_source(const char *reference, const char *source, OciEntry *r
         return found;
 }
 
+static bool is_stale(int dir_fd, const char *name, time_t before) {
+        struct stat st;
+
+        return fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime < before;
+}
+
+/* In the cache directory: ".sha256-….squashfs.XXXXXX", "sha256-….json.XXXXXX"
+ * and a "sha256-HEX.json" whose image file is missing. */
+static bool is_leftover(int dir_fd, const char *name) {
+        char img[128];
+        size_t n = strlen(name);
+
+        if (strncmp(name, ".sha256-", 8) == 0 && strstr(name, ".squashfs."))
+                return true;
+        if (strncmp(name, "sha256-", 7) == 0 && strstr(name, ".json."))
+                return true;
+        if (strncmp(name, "sha256-", 7) == 0 && n == 71 + 5 && streq(name + 71, ".json")) {
+                (void) snprintf(img, sizeof img, "%.71s.squashfs", name);
+                return faccessat(dir_fd, img, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+        }
+        return false;
+}
+
+int oci_cache_clean_stale(unsigned min_age_sec) {
+        time_t before = time(NULL) - (time_t) min_age_sec;
+        _cleanup_free_ char *tmp = NULL;
+        struct dirent *de;
+        DIR *d;
+        int n = 0;
+
+        if (asprintf(&tmp, "%s/tmp", oci_cache_dir()) < 0)
+                return -ENOMEM;
+        d = opendir(oci_cache_dir());
+        if (!d)
+                return errno == ENOENT ? 0 : negative_errno();
+        while ((de = readdir(d)))
+                if (is_leftover(dirfd(d), de->d_name) && is_stale(dirfd(d), de->d_name, before) &&
+                    unlinkat(dirfd(d), de->d_name, 0) == 0)
+                        n++;
+        closedir(d);
+        d = opendir(tmp);
+        if (!d)
+                return errno == ENOENT ? n : negative_errno();
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, "pull.", 5) == 0 && is_stale(dirfd(d), de->d_name, before) &&
+                    oci_remove_tree_at(dirfd(d), de->d_name) == 0)
+                        n++;
+        closedir(d);
+        return n;
+}
+
 bool oci_entry_matches(const OciEntry *e, const char *reference) {
         _cleanup_(image_ref_done) ImageRef ref = {};
         const char *why;

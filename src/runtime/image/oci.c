@@ -77,6 +77,10 @@ static int rm_rf_at(int dir_fd, const char *name, unsigned depth) {
         return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 ? negative_errno() : 0;
 }
 
+int oci_remove_tree_at(int dir_fd, const char *name) {
+        return rm_rf_at(dir_fd, name, 0);
+}
+
 static void work_remove(const char *work) {
         int r = rm_rf_at(AT_FDCWD, work, 0);
         if (r < 0)

@@ -80,6 +80,10 @@ int oci_cache_find_source(const char *reference, const char *source, OciEntry *r
 int oci_cache_list(OciEntry **ret, size_t *ret_n);
 /* Removes the entry's image file, metadata and lock. */
 int oci_cache_remove(const char *digest);
+/* Removes what a crash can leave: temp files of entries, metadata without an
+ * image, work directories of pulls, all older than MIN_AGE_SEC (so that a
+ * pull under way keeps its files). Returns how many went, or -errno. */
+int oci_cache_clean_stale(unsigned min_age_sec);
 void oci_entry_done(OciEntry *e);
 void oci_entries_free(OciEntry *e, size_t n);
 /* True if the definition's Image= value REFERENCE names entry E: one of its
@@ -93,3 +97,6 @@ bool oci_entry_matches(const OciEntry *e, const char *reference);
  * -errno after logging why (a refusal by the trust policy, the approved-image
  * policy or the scan hook is -EPERM). */
 int oci_provision(const char *reference, char **ret_image_file);
+/* Removes NAME below DIR_FD with everything in it, never following a
+ * symlink. */
+int oci_remove_tree_at(int dir_fd, const char *name);
