@@ -86,8 +86,8 @@ int oci_cache_remove(const char *digest);
 int oci_cache_clean_stale(unsigned min_age_sec);
 void oci_entry_done(OciEntry *e);
 void oci_entries_free(OciEntry *e, size_t n);
-/* True if the definition's Image= value REFERENCE names entry E: one of its
- * references, or a docker:// reference pinned to its digest. */
+/* True if the definition's Image= value REFERENCE names entry E: one of the
+ * references it was accepted under. */
 bool oci_entry_matches(const OciEntry *e, const char *reference);
 
 /* --- provisioning (oci.c) ------------------------------------------------ */
