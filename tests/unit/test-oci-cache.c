@@ -153,6 +153,13 @@ static void test_run(void) {
                 CHECK(oci_run(&(OciCommand) { .argv = id, .cwd_fd = -1, .unprivileged = true }, &out) == 0);
                 CHECK_STREQ(out, want);
                 free(out);
+                {
+                        char *const links[] = { (char *) "/bin/cat", (char *) "/proc/self/net/dev", NULL };
+                        CHECK(oci_run(&(OciCommand) { .argv = links, .cwd_fd = -1, .unprivileged = true }, &out) == 0);
+                        /* a fresh network namespace: loopback only */
+                        CHECK(out && strstr(out, "lo:") && !strstr(out, "eth") && !strstr(out, "ens"));
+                        free(out);
+                }
         }
 }
 

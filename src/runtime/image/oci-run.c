@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,9 @@ static _noreturn_ void child(const OciCommand *c, int out_fd) {
         if (c->unprivileged) {
                 /* The directory was entered as root; from here on only what
                  * OCI_UNPACK_UID may touch can be touched. */
+                /* Nor anything to talk to: unpacking needs no network. */
+                if (unshare(CLONE_NEWNET) < 0)
+                        _exit(127);
                 if (setgroups(0, NULL) < 0 || setresgid(OCI_UNPACK_UID, OCI_UNPACK_UID, OCI_UNPACK_UID) < 0 ||
                     setresuid(OCI_UNPACK_UID, OCI_UNPACK_UID, OCI_UNPACK_UID) < 0)
                         _exit(127);

@@ -37,7 +37,7 @@
 typedef struct OciCommand {
         char *const *argv;     /* argv[0] is an absolute path */
         int cwd_fd;            /* directory to run in, or -1 for / */
-        bool unprivileged;     /* as OCI_UNPACK_UID, no groups, no capabilities */
+        bool unprivileged;     /* as OCI_UNPACK_UID, no groups, no capabilities, no network */
 } OciCommand;
 
 /* Runs the command with /dev/null as stdin and a clean environment, waits
