@@ -22,6 +22,7 @@ typedef struct Ctl {
         bool names;
         bool lease_set;
         uint64_t lease_usec;
+        bool prune;   /* images --prune */
 
         char **search_path;
         AgentSource *sources;

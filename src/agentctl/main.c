@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "images.h"
 #include "log.h"
 #include "parse-value.h"
 
@@ -26,6 +27,7 @@ enum {
         F_JSON = 1 << 1,  /* --json allowed */
         F_LEASE = 1 << 2, /* --lease allowed */
         F_NAMES = 1 << 3, /* --names allowed */
+        F_PRUNE = 1 << 4, /* --prune allowed */
 };
 
 typedef struct Verb {
@@ -48,6 +50,8 @@ static const Verb verbs[] = {
         { "reap", 0, 0, F_ROOT, verb_reap, "no arguments" },
         { "cat", 1, 1, F_JSON, verb_cat, "exactly one agent NAME" },
         { "verify", 0, UINT_MAX, F_JSON, verb_verify, "FILEs" },
+        { "images", 0, 0, F_JSON | F_PRUNE, verb_images, "no arguments" },
+        { "pull", 1, 1, F_ROOT, verb_pull, "exactly one agent NAME" },
 };
 
 static void help(void) {
@@ -64,7 +68,9 @@ static void help(void) {
                "  release NAME                the task is done: drop it and stop the agent\n"
                "  reap                        stop agents without a task for longer than OrphanTimeoutSec=\n"
                "  cat NAME                    the definition, its drop-ins and the unit made from it\n"
-               "  verify [FILE…]              check definitions with the generator's own code\n\n"
+               "  verify [FILE…]              check definitions with the generator's own code\n"
+               "  images [--prune]            the image cache (--prune: drop what no definition uses)\n"
+               "  pull NAME                   fetch, check and cache the agent's Image= reference now\n\n"
                "Options:\n"
                "  --json                      machine-readable output (list, status, cat, verify)\n"
                "  --names                     list: print only the names\n"
@@ -86,13 +92,14 @@ static int set_flag(bool *flag, const char *option) {
 /* Parses the options into c. Returns 1 to run a verb, 0 when done (help,
  * version), or -EINVAL. */
 static int parse_argv(int argc, char *argv[], Ctl *c) {
-        enum { ARG_JSON = 0x100, ARG_NAMES, ARG_LEASE, ARG_VERSION };
+        enum { ARG_JSON = 0x100, ARG_NAMES, ARG_LEASE, ARG_VERSION, ARG_PRUNE };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "names", no_argument, NULL, ARG_NAMES },
                 { "lease", required_argument, NULL, ARG_LEASE },
+                { "prune", no_argument, NULL, ARG_PRUNE },
                 {}
         };
         int o, r;
@@ -123,6 +130,10 @@ static int parse_argv(int argc, char *argv[], Ctl *c) {
                                           "or 2h.", optarg);
                                 return -CTL_E_USAGE;
                         }
+                        break;
+                case ARG_PRUNE:
+                        if ((r = set_flag(&c->prune, "--prune")) < 0)
+                                return r;
                         break;
                 case '?':
                         if (optopt != 0 && optopt < 0x100)
@@ -163,6 +174,8 @@ static int find_verb(int argc, char *argv[], const Ctl *c, const Verb **ret) {
                 return log_error("--names applies to 'agentctl list' only."), -CTL_E_USAGE;
         if (c->names && c->json)
                 return log_error("--names and --json do not go together."), -CTL_E_USAGE;
+        if (c->prune && (!(verb->flags & F_PRUNE) || c->json))
+                return log_error("--prune applies to 'agentctl images' only, without --json."), -CTL_E_USAGE;
         if (c->lease_set && !(verb->flags & F_LEASE))
                 return log_error("--lease applies to 'agentctl assign' only."), -CTL_E_USAGE;
         if ((verb->flags & F_ROOT) && geteuid() != 0)

@@ -56,3 +56,14 @@
 /* Definition files: whole file and one line (ini.c's strict check). */
 #define DEFINITION_FILE_MAX (64U * 1024U)
 #define DEFINITION_LINE_MAX 1000U
+
+/* --- image references (image-ref.h, containers-transports(5)) -------------
+ * A whole reference; the registry host with its port (a DNS name is at most
+ * 253 bytes); the repository path (distribution caps a name at 255); a local
+ * path of an OCI layout or an archive; the optional OCI reference name of an
+ * oci: or oci-archive: image. */
+#define IMAGE_REF_MAX 768
+#define IMAGE_REF_HOST_MAX 259
+#define IMAGE_REF_REPO_MAX 255
+#define IMAGE_REF_PATH_MAX 512
+#define IMAGE_REF_NAME_MAX 128

@@ -10,6 +10,7 @@
 
 #include "agent-limits.h"
 #include "egress-policy.h"
+#include "image-ref.h"
 #include "macro.h"
 #include "parse-value.h"
 #include "policy.h"
@@ -51,7 +52,15 @@ static int parse_description(const SchemaKey *k, const char *v, Agent *a, char *
 }
 
 static int parse_image(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
-        if (v[0] == '/') {
+        if (image_ref_has_transport(v)) {
+                _cleanup_(image_ref_done) ImageRef ref = {};
+                const char *reason = NULL;
+                int r = image_ref_parse(v, &ref, &reason);
+                if (r == -EINVAL)
+                        WHY("%s", reason);
+                if (r < 0)
+                        return r;
+        } else if (v[0] == '/') {
                 if (!path_is_normalized_absolute(v) || streq(v, "/")) {
                         WHY("not a normalised absolute path (no '.', '..', '//', trailing '/'; not '/')");
                         return -EINVAL;

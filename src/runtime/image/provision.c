@@ -35,9 +35,11 @@
 #include <unistd.h>
 
 #include "fs-util.h"
+#include "image-ref.h"
 #include "agent-limits.h"
 #include "log.h"
 #include "macro.h"
+#include "oci.h"
 #include "runtime.h"
 
 
@@ -197,6 +199,14 @@ static int image_resolve(const char *image, char **ret_path, ImageKind *ret_kind
         FILE *lf;
         ImageKind kind;
         int r;
+
+        /* docker://, oci:, …: pulled, checked and cached by digest (oci.c). */
+        if (image_ref_has_transport(image)) {
+                r = oci_provision(image, ret_path);
+                if (r >= 0)
+                        *ret_kind = IMAGE_FILE;
+                return r;
+        }
 
         if (image[0] == '/') {
                 r = image_kind_of(image, &kind);
