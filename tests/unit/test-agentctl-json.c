@@ -45,14 +45,15 @@ static bool clean_output(const char *text) {
         return ok && n > 0 && text[n - 1] == '\n';
 }
 
-/* Parses text strictly (UTF-8 validated) and returns o["s"] (NULL for null),
- * or "<parse error>". */
+/* Parses text (UTF-8 validated) and returns o["s"] (NULL for null), or
+ * "<parse error>". Not JSON_TOKENER_STRICT: json-c 0.18 (Debian 13) refuses
+ * every byte above 0x7f in strict mode, valid UTF-8 included. */
 static char *parse_back(const char *text) {
         struct json_tokener *tok = json_tokener_new();
         struct json_object *o, *v;
         char *ret;
 
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
         o = json_tokener_parse_ex(tok, text, (int) strlen(text));
         if (!o || json_tokener_get_error(tok) != json_tokener_success || !json_object_object_get_ex(o, "s", &v)) {
                 json_tokener_free(tok);
