@@ -207,29 +207,8 @@ finish:
 }
 
 static int mount_ramfs(const char *dir) {
-        struct libmnt_context *cxt;
-        int r;
-
-        cxt = mnt_new_context();
-        if (!cxt)
-                return -ENOMEM;
-        (void) mnt_context_disable_helpers(cxt, 1);
-        r = mnt_context_set_source(cxt, "agentcage-secrets");
-        if (r >= 0)
-                r = mnt_context_set_fstype(cxt, "ramfs");
-        if (r >= 0)
-                r = mnt_context_set_target(cxt, dir);
         /* 0700 root while we fill it; handed to the agent's uid at the end. */
-        if (r >= 0)
-                r = mnt_context_set_options(cxt, "nosuid,nodev,noexec,mode=0700");
-        if (r >= 0)
-                r = mnt_context_mount(cxt);
-        if (r != 0 && mnt_context_syscall_called(cxt) && mnt_context_get_syscall_errno(cxt) > 0)
-                r = -mnt_context_get_syscall_errno(cxt);
-        else if (r > 0)
-                r = -EINVAL; /* a libmount MNT_ERR_* code */
-        mnt_free_context(cxt);
-        return r;
+        return mount_libmount("agentcage-secrets", dir, "ramfs", "nosuid,nodev,noexec,mode=0700", NULL, 0);
 }
 
 int secrets_stage(const char *dir, const SecretSpec *secrets, size_t n_secrets, uid_t owner) {

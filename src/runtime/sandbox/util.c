@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Small helpers shared by configure and recycle: where the state lives, name
- * checks, atomic file writes and unmounting. */
+/* Small helpers shared by provision, configure and recycle: the one way to
+ * mount and unmount (libmount), and joining the host's namespaces. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,115 +17,6 @@
 #include "log.h"
 #include "runtime.h"
 
-const char *runtime_root(void) {
-        const char *e = getenv("AGENTCAGE_RUNTIME_DIR");
-
-        if (!e || !*e)
-                return AGENT_RUNTIME_ROOT_DEFAULT;
-        if (e[0] != '/' || strstr(e, "/../") || strlen(e) > 512) {
-                log_warning("Ignoring AGENTCAGE_RUNTIME_DIR=%s: not a plain absolute path.", e);
-                return AGENT_RUNTIME_ROOT_DEFAULT;
-        }
-        return e;
-}
-
-static bool char_is_name(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '-' || c == '_' || c == '.';
-}
-
-/* [A-Za-z0-9_.-]{1,max}, not starting with '.' or '-' (no hidden files, no
- * "..", nothing that reads like an option). */
-static bool simple_name_is_valid(const char *s, size_t max) {
-        size_t n;
-
-        if (!s || !*s || s[0] == '.' || s[0] == '-')
-                return false;
-        n = strlen(s);
-        if (n > max)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!char_is_name(s[i]))
-                        return false;
-        return true;
-}
-
-bool credential_id_is_valid(const char *id) {
-        /* systemd takes more, but an ID names a file in $CREDENTIALS_DIRECTORY
-         * and in /etc/credstore: no '/', no leading dot. */
-        return simple_name_is_valid(id, 255);
-}
-
-static int write_all(int fd, const void *data, size_t size) {
-        const char *p = data;
-
-        while (size > 0) {
-                ssize_t k = write(fd, p, size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                size -= (size_t) k;
-        }
-        return 0;
-}
-
-struct buffer {
-        const void *data;
-        size_t size;
-};
-
-static int buffer_writer(int fd, void *userdata) {
-        const struct buffer *b = userdata;
-        return write_all(fd, b->data, b->size);
-}
-
-int write_file_atomic(const char *dir, const char *name, const void *data, size_t size, mode_t mode) {
-        struct buffer b = { data, size };
-        return write_file_atomic_with(dir, name, mode, buffer_writer, &b);
-}
-
-int write_file_atomic_with(const char *dir, const char *name, mode_t mode,
-                           int (*writer)(int fd, void *userdata), void *userdata) {
-        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
-        char tmp[64];
-        int r;
-
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (dfd < 0)
-                return negative_errno();
-
-        /* A fixed temp name in a root-only directory: a leftover of a crash is
-         * simply replaced (O_EXCL after unlink), never followed. */
-        r = snprintf(tmp, sizeof tmp, ".#%.40s.tmp", name);
-        if (r < 0 || (size_t) r >= sizeof tmp)
-                return -ENAMETOOLONG;
-        (void) unlinkat(dfd, tmp, 0);
-
-        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-        if (fd < 0)
-                return negative_errno();
-
-        r = writer(fd, userdata);
-        if (r >= 0 && fchmod(fd, mode) < 0) /* umask must not decide */
-                r = negative_errno();
-        if (r >= 0 && fsync(fd) < 0)
-                r = negative_errno();
-        if (r >= 0 && close(TAKE_FD(fd)) < 0)
-                r = negative_errno();
-        if (r >= 0 && renameat(dfd, tmp, dfd, name) < 0)
-                r = negative_errno();
-        if (r < 0) {
-                (void) unlinkat(dfd, tmp, 0);
-                return r;
-        }
-        return 0;
-}
-
 int path_is_mount_point(const char *path) {
         struct statx sx = {};
 
@@ -134,6 +25,48 @@ int path_is_mount_point(const char *path) {
         if (!(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
                 return -EOPNOTSUPP; /* kernel < 5.8; not a target of ours */
         return !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* Turns libmount's ways of failing into one -errno, and its message into MSG. */
+static int mnt_context_errno(struct libmnt_context *cxt, int r, char *msg, size_t msg_size) {
+        int e = mnt_context_syscall_called(cxt) ? mnt_context_get_syscall_errno(cxt) : 0;
+
+        if (msg && msg_size > 0)
+                (void) mnt_context_get_excode(cxt, r, msg, msg_size);
+        if (e > 0)
+                return -e;
+        if (r < 0)
+                return r;
+        return -EINVAL; /* a libmount MNT_ERR_* code */
+}
+
+int mount_libmount(const char *source, const char *target, const char *fstype, const char *options,
+                   char *msg, size_t msg_size) {
+        struct libmnt_context *cxt;
+        int r;
+
+        if (msg && msg_size > 0)
+                msg[0] = '\0';
+        cxt = mnt_new_context();
+        if (!cxt)
+                return -ENOMEM;
+        /* No /sbin/mount.* helpers, no fstab, no utab: exactly this mount. */
+        (void) mnt_context_disable_helpers(cxt, 1);
+        (void) mnt_context_disable_mtab(cxt, 1);
+        (void) mnt_context_set_optsmode(cxt, MNT_OMODE_NOTAB);
+        r = mnt_context_set_source(cxt, source);
+        if (r >= 0 && fstype)
+                r = mnt_context_set_fstype(cxt, fstype);
+        if (r >= 0)
+                r = mnt_context_set_target(cxt, target);
+        if (r >= 0)
+                r = mnt_context_set_options(cxt, options);
+        if (r >= 0)
+                r = mnt_context_mount(cxt);
+        if (r != 0 || mnt_context_get_status(cxt) != 1)
+                r = mnt_context_errno(cxt, r, msg, msg_size);
+        mnt_free_context(cxt);
+        return r;
 }
 
 static int umount_one(const char *path) {
@@ -146,13 +79,12 @@ static int umount_one(const char *path) {
         /* No /sbin/umount.* helpers and no utab bookkeeping: we unmount what
          * we mounted ourselves, by path. */
         (void) mnt_context_disable_helpers(cxt, 1);
+        (void) mnt_context_disable_mtab(cxt, 1);
         r = mnt_context_set_target(cxt, path);
         if (r >= 0)
                 r = mnt_context_umount(cxt);
-        if (r > 0) /* umount(2) failed: libmount returns the errno as positive */
-                r = -r;
-        else if (r < 0 && mnt_context_syscall_called(cxt) && mnt_context_get_syscall_errno(cxt) > 0)
-                r = -mnt_context_get_syscall_errno(cxt);
+        if (r != 0)
+                r = mnt_context_errno(cxt, r, NULL, 0);
         mnt_free_context(cxt);
         return r;
 }

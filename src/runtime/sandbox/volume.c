@@ -200,28 +200,7 @@ static int make_filesystem(const char *dev) {
 }
 
 static int mount_workspace(const char *dev, const char *where) {
-        struct libmnt_context *cxt;
-        int r;
-
-        cxt = mnt_new_context();
-        if (!cxt)
-                return -ENOMEM;
-        (void) mnt_context_disable_helpers(cxt, 1);
-        r = mnt_context_set_source(cxt, dev);
-        if (r >= 0)
-                r = mnt_context_set_fstype(cxt, "ext4");
-        if (r >= 0)
-                r = mnt_context_set_target(cxt, where);
-        if (r >= 0)
-                r = mnt_context_set_options(cxt, "nosuid,nodev,noexec,noatime,discard,noinit_itable");
-        if (r >= 0)
-                r = mnt_context_mount(cxt);
-        if (r != 0 && mnt_context_syscall_called(cxt) && mnt_context_get_syscall_errno(cxt) > 0)
-                r = -mnt_context_get_syscall_errno(cxt);
-        else if (r > 0)
-                r = -EINVAL;
-        mnt_free_context(cxt);
-        return r;
+        return mount_libmount(dev, where, "ext4", "nosuid,nodev,noexec,noatime,discard,noinit_itable", NULL, 0);
 }
 
 /* Refuses sizes the machine could never back: the check that stops
