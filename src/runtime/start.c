@@ -67,6 +67,10 @@ int runtime_start(const RuntimeConfig *c) {
         r = runtime_provision(c);
         if (r < 0)
                 return r;
+        /* Before the first secret or byte of workspace exists. */
+        r = memory_wipe_check();
+        if (r < 0)
+                return r;
         r = runtime_configure(c, &base);
         if (r < 0)
                 return log_error_errno(r, "Failed to configure agent %s: %m", c->name);

@@ -53,6 +53,17 @@ int umount_recursive(const char *path, const char *what);
  * by udev, hanging every dm operation. Logs; returns 0 or -errno. */
 int join_host_namespaces(bool mount);
 
+/* Whether the kernel zeroes pages when they are freed (init_on_free=1 on
+ * CMDLINE, or CONFIG_INIT_ON_FREE_DEFAULT_ON=y in KCONFIG, the text of the
+ * kernel's config file, or NULL, without init_on_free= on the command line).
+ * Returns 1 or 0. */
+int kernel_zeroes_freed_pages(const char *cmdline, const char *kconfig);
+/* Refuses (-EPERM, logged) to start an agent when the running kernel does
+ * not zero freed pages: secrets, /tmp and the workspace's plaintext page
+ * cache would stay in RAM after recycle. $AGENTCAGE_ALLOW_UNZEROED_FREE=1
+ * (a site's drop-in) allows it, with a warning on every start. */
+int memory_wipe_check(void);
+
 /* --- user namespace ----------------------------------------------------- */
 
 typedef struct UsernsPool {

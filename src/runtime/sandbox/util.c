@@ -8,12 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "configure.h"
+#include "fs-util.h"
 #include "log.h"
 #include "runtime.h"
 
@@ -173,4 +176,62 @@ int join_host_namespaces(bool mount) {
                 log_debug("Joined the host's %s namespace.", ns[i].type);
         }
         return 0;
+}
+
+/* kstrtobool(), as the kernel reads init_on_free=. */
+static int kernel_bool(const char *v, size_t n) {
+        if (n == 0)
+                return -EINVAL;
+        if (strchr("1yY", v[0]) || (n == 2 && strncasecmp(v, "on", 2) == 0))
+                return 1;
+        if (strchr("0nN", v[0]) || (n == 3 && strncasecmp(v, "off", 3) == 0))
+                return 0;
+        return -EINVAL;
+}
+
+int kernel_zeroes_freed_pages(const char *cmdline, const char *kconfig) {
+        int on = -1;
+
+        /* The last init_on_free= wins, as in the kernel; "--" ends its part. */
+        for (const char *p = cmdline; p && *p;) {
+                size_t n;
+
+                p += strspn(p, " \t\n");
+                n = strcspn(p, " \t\n");
+                if (n == 2 && strncmp(p, "--", 2) == 0)
+                        break;
+                if (n > 13 && strncmp(p, "init_on_free=", 13) == 0) {
+                        int b = kernel_bool(p + 13, n - 13);
+                        if (b >= 0)
+                                on = b;
+                }
+                p += n;
+        }
+        if (on >= 0)
+                return on;
+        return kconfig && strstr(kconfig, "\nCONFIG_INIT_ON_FREE_DEFAULT_ON=y\n") ? 1 : 0;
+}
+
+int memory_wipe_check(void) {
+        _cleanup_free_ char *cmdline = NULL, *kconfig = NULL, *path = NULL;
+        const char *override = getenv("AGENTCAGE_ALLOW_UNZEROED_FREE");
+        struct utsname u;
+        int r;
+
+        r = read_file_bounded(AT_FDCWD, "/proc/cmdline", 64 * 1024, &cmdline, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read /proc/cmdline: %m");
+        if (uname(&u) >= 0 && asprintf(&path, "/boot/config-%s", u.release) >= 0)
+                (void) read_file_bounded(AT_FDCWD, path, 4 * 1024 * 1024, &kconfig, NULL);
+        if (kernel_zeroes_freed_pages(cmdline, kconfig) > 0)
+                return 0;
+        if (override && streq(override, "1")) {
+                log_warning("The kernel does not zero freed memory (no init_on_free=1): what this agent leaves in "
+                            "RAM (its secrets, /tmp, the plaintext of its workspace) may outlive it until the pages "
+                            "are reused. Allowed by the site (AGENTCAGE_ALLOW_UNZEROED_FREE=1).");
+                return 0;
+        }
+        return log_error_errno(-EPERM, "The kernel does not zero freed memory: boot it with init_on_free=1, or allow "
+                               "this explicitly with Environment=AGENTCAGE_ALLOW_UNZEROED_FREE=1 in a drop-in for "
+                               "agent@.service (README, \"The data promise\"). Refusing to start the agent.");
 }
