@@ -83,7 +83,8 @@ typedef enum ImagePolicyFlags {
 
 /* Scans the tree at ROOT_FD and fills *ret with every violation of the
  * approved-image policy (forbidden programs, setuid/setgid files, file
- * capabilities, device nodes, missing mount points, and with
+ * capabilities, device nodes, hard links to files outside the tree (more
+ * links than names in it), missing mount points, and with
  * IMAGE_POLICY_ROOT_OWNED what non-root users could change), in walk order.
  * Returns 0 when the scan completed (whether or not it found violations) or
  * -errno; does not log. */

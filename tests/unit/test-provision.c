@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -201,6 +202,32 @@ static void test_policy(void) {
                         image_policy_report_done(&rep);
                 }
                 (void) run(pathf("rm -rf %s", own));
+        }
+
+        /* Hard links: within the tree they are fine, to a file outside it
+         * (a host file, or one someone else can still write) they are not;
+         * file capabilities are refused like setuid. */
+        {
+                _cleanup_free_ char *hl = strdup(pathf("%s/hardlinks", base));
+                /* VFS_CAP_REVISION_2, effective, CAP_NET_RAW permitted */
+                static const uint32_t caps[5] = { 0x02000001, 1U << 13, 0, 0, 0 };
+                make_clean_tree(hl);
+                write_file(pathf("%s/usr/bin/inside", hl), "x", 0755);
+                CHECK(link(pathf("%s/usr/bin/inside", hl), pathf("%s/usr/bin/inside-too", hl)) == 0);
+                write_file(pathf("%s/outside", base), "x", 0644);
+                CHECK(link(pathf("%s/outside", base), pathf("%s/usr/bin/from-outside", hl)) == 0);
+                write_file(pathf("%s/usr/bin/capped", hl), "x", 0755);
+                CHECK(setxattr(pathf("%s/usr/bin/capped", hl), "security.capability", caps, sizeof caps, 0) == 0);
+                r = scan(hl, &rep);
+                CHECK(r == 0);
+                CHECK_MSG(report_has(&rep, "/usr/bin/from-outside", "hard link to a file outside"),
+                          "a hard link to a file outside the tree is refused");
+                CHECK_MSG(!report_has(&rep, "/usr/bin/inside", "") && !report_has(&rep, "/usr/bin/inside-too", ""),
+                          "hard links inside the tree are fine");
+                CHECK_MSG(report_has(&rep, "/usr/bin/capped", "capabilities"), "a file with capabilities is refused");
+                CHECK(rep.n_violations == 2);
+                image_policy_report_done(&rep);
+                (void) run(pathf("rm -rf %s %s/outside", hl, base));
         }
 
         /* Missing mount points, and one that is a symlink. */
