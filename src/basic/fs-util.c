@@ -132,3 +132,19 @@ int read_file_bounded(int dir_fd, const char *path, size_t max, char **ret, size
         *ret = TAKE_PTR(buf);
         return 0;
 }
+
+int opendir_dup(int dfd, DIR **ret) {
+        int fd2 = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        DIR *d;
+
+        if (fd2 < 0)
+                return negative_errno();
+        d = fdopendir(fd2);
+        if (!d) {
+                int r = negative_errno();
+                (void) close(fd2);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}

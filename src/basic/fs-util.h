@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -27,3 +28,11 @@ int write_file_atomic_with(const char *dir, const char *name, mode_t mode,
  * file -EBADFD. *ret_size (if not NULL) gets the length without the NUL.
  * Returns 0 or -errno; does not log. */
 int read_file_bounded(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_size);
+
+/* A directory stream over a duplicate of DFD, which stays the caller's.
+ * Returns 0 or -errno. */
+int opendir_dup(int dfd, DIR **ret);
+static inline void closedirp(DIR **d) {
+        if (*d)
+                (void) closedir(*d);
+}

@@ -16,13 +16,9 @@
 
 #include "agent-state.h"
 #include "configure.h"
+#include "fs-util.h"
 #include "log.h"
 #include "runtime.h"
-
-static void closedirp(DIR **d) {
-        if (*d)
-                (void) closedir(*d);
-}
 
 /* Removes everything below DFD without ever crossing into another mount: a
  * mount we failed to take down (an image, a workspace) must never be
@@ -30,16 +26,11 @@ static void closedirp(DIR **d) {
 static int remove_below(int dfd, const char *path) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        int fd2, r = 0;
+        int r;
 
-        fd2 = dup(dfd);
-        if (fd2 < 0)
-                return negative_errno();
-        d = fdopendir(fd2);
-        if (!d) {
-                (void) close(fd2);
-                return negative_errno();
-        }
+        r = opendir_dup(dfd, &d);
+        if (r < 0)
+                return r;
         while ((errno = 0, de = readdir(d))) {
                 struct statx sx = {};
                 int q = 0;

@@ -23,14 +23,10 @@
 
 #include "configure.h"
 #include "parse-value.h"
+#include "fs-util.h"
 #include "log.h"
 
 #define CRED_PREFIX "cred:"
-
-static void closedirp(DIR **d) {
-        if (*d)
-                (void) closedir(*d);
-}
 
 /* The rule every secret source follows, at every level of its path: owned by
  * root and writable by nobody else, no symlink, and at the end a regular
@@ -304,17 +300,12 @@ finish:
 static int wipe_files(int dfd) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        int n = 0, fd2;
+        int n = 0, r;
         static const char zeros[4096];
 
-        fd2 = dup(dfd);
-        if (fd2 < 0)
-                return negative_errno();
-        d = fdopendir(fd2);
-        if (!d) {
-                (void) close(fd2);
-                return negative_errno();
-        }
+        r = opendir_dup(dfd, &d);
+        if (r < 0)
+                return r;
         while ((de = readdir(d))) {
                 _cleanup_close_ int fd = -EBADF;
                 struct stat st;
@@ -340,16 +331,11 @@ static int wipe_files(int dfd) {
 static int remove_files(int dfd) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        int fd2, r = 0;
+        int r;
 
-        fd2 = dup(dfd);
-        if (fd2 < 0)
-                return negative_errno();
-        d = fdopendir(fd2);
-        if (!d) {
-                (void) close(fd2);
-                return negative_errno();
-        }
+        r = opendir_dup(dfd, &d);
+        if (r < 0)
+                return r;
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;

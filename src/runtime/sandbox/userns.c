@@ -47,11 +47,6 @@ static void taken_done(Taken *t) {
         free(t->ids);
 }
 
-static void closedirp(DIR **d) {
-        if (*d)
-                (void) closedir(*d);
-}
-
 /* "0x" and 8 hex digits, a newline, a base aligned to the range size. */
 static int parse_lease(const char *text, uint32_t *ret) {
         char *end = NULL;
@@ -91,15 +86,10 @@ int userns_lease_find(const char *lease_dir, const char *name, uint32_t *ret_bas
 static int collect_leases(int dfd, Taken *t) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        int fd2 = dup(dfd);
+        int r = opendir_dup(dfd, &d);
 
-        if (fd2 < 0)
-                return negative_errno();
-        d = fdopendir(fd2);
-        if (!d) {
-                (void) close(fd2);
-                return negative_errno();
-        }
+        if (r < 0)
+                return r;
         while ((errno = 0, de = readdir(d))) {
                 Lease *n;
                 uint32_t base;
