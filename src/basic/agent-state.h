@@ -6,7 +6,6 @@
  * agentctl, the egress proxy) takes the paths from here:
  *
  *   /run/agentcage/                   AGENT_STATE_ROOT ($AGENTCAGE_RUNTIME_DIR for tests)
- *   ├── .userns/                      user-namespace range leases (one file per range)
  *   └── NAME/                         0700 root, the unit's RuntimeDirectory=
  *       ├── agent.state               facts fixed at start (AgentStateInfo below)
  *       ├── assignment                the task assignment (agentctl assign)
@@ -26,7 +25,6 @@
 #include <stdint.h>
 
 #define AGENT_STATE_ROOT "/run/agentcage"
-#define AGENT_STATE_USERNS_DIR ".userns"
 
 #define AGENT_STATE_INFO "agent.state"
 #define AGENT_STATE_ASSIGNMENT "assignment"
