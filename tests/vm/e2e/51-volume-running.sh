@@ -95,7 +95,7 @@ check "the range lies in systemd's container range" \
         test "${base:-0}" -ge $((0x00080000)) -a "${base:-0}" -le $((0x6FFF0000)) -a $((${base:-1} % 65536)) -eq 0
 check "the lease file holds the agent's range" test "$(lease_of "$name")" = "$(printf '0x%08x' "${base:-0}")"
 check_output "nspawn runs with exactly that range" "--private-users=${base:-x}:65536" \
-        cat "/proc/$(systemctl show -p MainPID --value "$unit")/cmdline"
+        sed 's/\x0/ /g' "/proc/$(systemctl show -p MainPID --value "$unit")/cmdline"
 check_output "host-side, the agent's files belong to BASE+65534" "^$owner$" in_unit "$unit" stat -c %u "$ws/demo-agent.log"
 
 # --- and gone ------------------------------------------------------------------------------
