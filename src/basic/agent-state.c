@@ -13,28 +13,25 @@
 #include "macro.h"
 #include "parse-value.h"
 
-const char *agent_state_root(void) {
-        const char *e = getenv("AGENTCAGE_RUNTIME_DIR");
+/* $VAR if it is a plain absolute path, else DEF (with a warning if set). */
+static const char *root_from_env(const char *var, const char *def) {
+        const char *e = getenv(var);
 
         if (!e || !*e)
-                return AGENT_STATE_ROOT;
+                return def;
         if (!path_is_normalized_absolute(e) || strlen(e) > 512) {
-                log_warning("Ignoring AGENTCAGE_RUNTIME_DIR=%s: not a plain absolute path.", e);
-                return AGENT_STATE_ROOT;
+                log_warning("Ignoring %s=%s: not a plain absolute path.", var, e);
+                return def;
         }
         return e;
 }
 
-const char *agent_lease_root(void) {
-        const char *e = getenv("AGENTCAGE_STATE_DIR");
+const char *agent_state_root(void) {
+        return root_from_env("AGENTCAGE_RUNTIME_DIR", AGENT_STATE_ROOT);
+}
 
-        if (!e || !*e)
-                return AGENT_LEASE_ROOT;
-        if (!path_is_normalized_absolute(e) || strlen(e) > 512) {
-                log_warning("Ignoring AGENTCAGE_STATE_DIR=%s: not a plain absolute path.", e);
-                return AGENT_LEASE_ROOT;
-        }
-        return e;
+const char *agent_lease_root(void) {
+        return root_from_env("AGENTCAGE_STATE_DIR", AGENT_LEASE_ROOT);
 }
 
 int agent_state_path(const char *name, const char *entry, char **ret) {
