@@ -65,7 +65,7 @@ char *format_bytes(char *buf, size_t size, uint64_t bytes) {
         return buf;
 }
 
-int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len) {
+int ctl_read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *data = NULL;
         size_t len = 0;

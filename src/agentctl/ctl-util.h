@@ -29,10 +29,11 @@ char *format_timespan(char *buf, size_t size, uint64_t usec);
 char *format_bytes(char *buf, size_t size, uint64_t bytes);
 #define FORMAT_BYTES_MAX 32
 
-/* Reads a regular file (or a character device) of at most max bytes into a
+/* Reads a regular file (or a character device), following symlinks (a masked
+ * definition is one to /dev/null), of at most max bytes into a
  * NUL-terminated buffer. -EFBIG if it is larger, -EBADFD if it is something
  * else. ret_len may be NULL. */
-int read_file_bounded(const char *path, size_t max, char **ret, size_t *ret_len);
+int ctl_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
 /* Exit statuses (agentctl(1), EXIT STATUS). Verbs return 0 or a negative
  * errno after logging; main() maps it here, once. The four errnos below are

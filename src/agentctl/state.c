@@ -40,7 +40,7 @@ static int read_entry(const char *name, const char *entry, size_t max, char **re
         r = agent_state_path(name, entry, &path);
         if (r < 0)
                 return r;
-        r = read_file_bounded(path, max, ret, ret_len);
+        r = ctl_read_file(path, max, ret, ret_len);
         return r == -EFBIG ? -EBADMSG : r;
 }
 

@@ -44,7 +44,7 @@ static void cat_file_load(CatFile *f, const char *path) {
                         }
                 }
         }
-        r = read_file_bounded(path, CAT_FILE_MAX, &f->text, NULL);
+        r = ctl_read_file(path, CAT_FILE_MAX, &f->text, NULL);
         if (r < 0)
                 f->note = strerror(-r);
         else if (f->text[0] == '\0')
@@ -101,7 +101,7 @@ static int cat_unit(Cat *c) {
 
         if (asprintf(&c->unit_path, "%s/%s", gen_dir, c->unit) < 0)
                 return -ENOMEM;
-        if (read_file_bounded(c->unit_path, CAT_FILE_MAX, &c->unit_file.text, NULL) >= 0) {
+        if (ctl_read_file(c->unit_path, CAT_FILE_MAX, &c->unit_file.text, NULL) >= 0) {
                 c->unit_file.path = c->unit_path;
                 c->unit_source = "generated";
                 return 0;

@@ -212,7 +212,7 @@ static uint64_t memory_peak(const char *cgroup) {
 
         if (!cgroup || cgroup[0] != '/' || asprintf(&path, "/sys/fs/cgroup%s/memory.peak", cgroup) < 0)
                 return CTL_UNSET;
-        if (read_file_bounded(path, 64, &text, NULL) < 0)
+        if (ctl_read_file(path, 64, &text, NULL) < 0)
                 return CTL_UNSET;
         text[strcspn(text, "\n")] = '\0';
         if (parse_uint64_range(text, 0, UINT64_MAX - 1, &v) < 0)

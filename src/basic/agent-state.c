@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,20 +8,30 @@
 
 #include "agent-state.h"
 #include "buffer.h"
+#include "fs-util.h"
 #include "log.h"
 #include "macro.h"
 #include "parse-value.h"
 
-const char *agent_state_root(void) {
-        const char *e = getenv("AGENTCAGE_RUNTIME_DIR");
+/* $VAR if it is a plain absolute path, else DEF (with a warning if set). */
+static const char *root_from_env(const char *var, const char *def) {
+        const char *e = getenv(var);
 
         if (!e || !*e)
-                return AGENT_STATE_ROOT;
+                return def;
         if (!path_is_normalized_absolute(e) || strlen(e) > 512) {
-                log_warning("Ignoring AGENTCAGE_RUNTIME_DIR=%s: not a plain absolute path.", e);
-                return AGENT_STATE_ROOT;
+                log_warning("Ignoring %s=%s: not a plain absolute path.", var, e);
+                return def;
         }
         return e;
+}
+
+const char *agent_state_root(void) {
+        return root_from_env("AGENTCAGE_RUNTIME_DIR", AGENT_STATE_ROOT);
+}
+
+const char *agent_lease_root(void) {
+        return root_from_env("AGENTCAGE_STATE_DIR", AGENT_LEASE_ROOT);
 }
 
 int agent_state_path(const char *name, const char *entry, char **ret) {
@@ -60,8 +71,14 @@ void agent_state_info_done(AgentStateInfo *i) {
         *i = (AgentStateInfo) {};
 }
 
+/* One line each; a word of a space-separated list may not hold a space
+ * either. */
 static bool value_is_safe(const char *s) {
-        return s && *s && !strchr(s, ' ') && string_is_printable_utf8(s, false);
+        return s && *s && string_is_printable_utf8(s, false);
+}
+
+static bool word_is_safe(const char *s) {
+        return value_is_safe(s) && !strchr(s, ' ');
 }
 
 int agent_state_info_format(const AgentStateInfo *i, char **ret) {
@@ -80,7 +97,7 @@ int agent_state_info_format(const AgentStateInfo *i, char **ret) {
         if (i->image_exceptions && i->image_exceptions[0]) {
                 buffer_puts(&b, "IMAGE_EXCEPTIONS=");
                 for (char **p = i->image_exceptions; *p; p++) {
-                        if (!value_is_safe(*p))
+                        if (!word_is_safe(*p))
                                 return -EINVAL;
                         buffer_printf(&b, "%s%s", p == i->image_exceptions ? "" : " ", *p);
                 }
@@ -158,4 +175,59 @@ int agent_state_info_parse(const char *text, size_t len, AgentStateInfo *ret) {
         *ret = i;
         i = (AgentStateInfo) {};
         return 0;
+}
+
+int agent_state_info_write(const char *name, const AgentStateInfo *info) {
+        _cleanup_free_ char *dir = NULL, *text = NULL;
+        int r;
+
+        r = agent_state_path(name, NULL, &dir);
+        if (r < 0)
+                return r;
+        r = agent_state_info_format(info, &text);
+        if (r < 0)
+                return r;
+        return write_file_atomic(dir, AGENT_STATE_INFO, text, strlen(text), 0644);
+}
+
+int agent_state_info_read(const char *name, AgentStateInfo *ret) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t len;
+        int r;
+
+        r = agent_state_path(name, AGENT_STATE_INFO, &path);
+        if (r < 0)
+                return r;
+        r = read_file_bounded(AT_FDCWD, path, AGENT_STATE_INFO_MAX, &text, &len);
+        if (r == -EFBIG)
+                return -EBADMSG;
+        if (r < 0)
+                return r;
+        return agent_state_info_parse(text, len, ret);
+}
+
+static bool path_is_at_or_below(const char *path, const char *dir) {
+        size_t n = strlen(dir);
+        return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+int shared_state_path_check(const char *path, const char **ret_why) {
+        static const char *const image_stores[] = { "/var/lib/agents/images", "/var/lib/machines" };
+        const char *why = NULL;
+
+        if (!path_is_normalized_absolute(path) ||
+            strncmp(path, AGENT_SHARED_STATE_PREFIX, strlen(AGENT_SHARED_STATE_PREFIX)) != 0 ||
+            strlen(path) == strlen(AGENT_SHARED_STATE_PREFIX))
+                why = "must be a normalised absolute path below " AGENT_SHARED_STATE_PREFIX;
+        else if (strpbrk(path, ":,"))
+                why = "':' and ',' are not allowed in the path";
+        else
+                for (size_t i = 0; i < ELEMENTSOF(image_stores); i++)
+                        if (path_is_at_or_below(path, image_stores[i]))
+                                why = "the image store cannot be shared read-write";
+        if (!why)
+                return 0;
+        if (ret_why)
+                *ret_why = why;
+        return -EINVAL;
 }

@@ -6,7 +6,6 @@
  * agentctl, the egress proxy) takes the paths from here:
  *
  *   /run/agentcage/                   AGENT_STATE_ROOT ($AGENTCAGE_RUNTIME_DIR for tests)
- *   ├── .userns/                      user-namespace range leases (one file per range)
  *   └── NAME/                         0700 root, the unit's RuntimeDirectory=
  *       ├── agent.state               facts fixed at start (AgentStateInfo below)
  *       ├── assignment                the task assignment (agentctl assign)
@@ -26,7 +25,6 @@
 #include <stdint.h>
 
 #define AGENT_STATE_ROOT "/run/agentcage"
-#define AGENT_STATE_USERNS_DIR ".userns"
 
 #define AGENT_STATE_INFO "agent.state"
 #define AGENT_STATE_ASSIGNMENT "assignment"
@@ -80,3 +78,32 @@ int agent_state_info_format(const AgentStateInfo *i, char **ret);
 /* Strict: unknown, repeated or malformed lines are -EBADMSG. Fills *ret only
  * on success. */
 int agent_state_info_parse(const char *text, size_t len, AgentStateInfo *ret);
+
+/* --- persistent state ------------------------------------------------------
+ *
+ *   /var/lib/agentcage/               AGENT_LEASE_ROOT ($AGENTCAGE_STATE_DIR for tests),
+ *   └── userns/                       the unit's StateDirectory=
+ *       └── NAME                      the agent's user-namespace range: "0xBASE\n"
+ *
+ * A range is leased to an agent name once and kept across restarts and
+ * reboots, so the files it leaves in its shared state stay its own. */
+#define AGENT_LEASE_ROOT "/var/lib/agentcage"
+#define AGENT_LEASE_USERNS_DIR "userns"
+
+/* $AGENTCAGE_STATE_DIR or /var/lib/agentcage, like agent_state_root(). */
+const char *agent_lease_root(void);
+
+/* Writes INFO to ROOT/NAME/agent.state atomically (0644). Returns 0 or -errno. */
+int agent_state_info_write(const char *name, const AgentStateInfo *info);
+/* Reads and parses ROOT/NAME/agent.state. Returns 0, -ENOENT, -EBADMSG or -errno. */
+int agent_state_info_read(const char *name, AgentStateInfo *ret);
+
+/* --- shared state ----------------------------------------------------------
+ * SharedState= directories live strictly below /var/lib/agents/, never in or
+ * above an image store (/var/lib/agents/images, /var/lib/machines), and
+ * contain neither ':' nor ',' (systemd-nspawn's --bind= separators). The
+ * schema checks the definition's value with this, the runtime the value it is
+ * given and the directory's real path. Returns 0, or -EINVAL and a static
+ * reason. */
+#define AGENT_SHARED_STATE_PREFIX "/var/lib/agents/"
+int shared_state_path_check(const char *path, const char **ret_why);

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "agent-limits.h"
+#include "agent-state.h"
+#include "capability-table.h"
 #include "egress-policy.h"
 #include "image-ref.h"
 #include "macro.h"
@@ -173,19 +175,11 @@ static int parse_abs_path(const SchemaKey *k, const char *v, Agent *a, char *why
 }
 
 static int parse_shared_state(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
-        static const char base[] = "/var/lib/agents/";
+        const char *reason = NULL;
 
-        if (!path_is_normalized_absolute(v) || strncmp(v, base, strlen(base)) != 0 || strlen(v) == strlen(base)) {
-                WHY("must be a normalised absolute path below %s", base);
-                return -EINVAL;
-        }
-        if (strncmp(v, "/var/lib/agents/images", 22) == 0 && (v[22] == '\0' || v[22] == '/')) {
-                WHY("the image store cannot be shared read-write");
-                return -EINVAL;
-        }
-        /* systemd-nspawn separates --bind= fields with ':'. */
-        if (strpbrk(v, ":,")) {
-                WHY("':' and ',' are not allowed in the path");
+        /* The same check the runtime applies (src/basic/agent-state.c). */
+        if (shared_state_path_check(v, &reason) < 0) {
+                WHY("%s", reason);
                 return -EINVAL;
         }
         return replace_string(FIELD(a, k, char *), v);
@@ -287,21 +281,9 @@ static int parse_network(const SchemaKey *k, const char *v, Agent *a, char *why,
         return 0;
 }
 
-/* Every capability the kernel knows, so that a typo is told apart from a
- * capability that exists but is not allowed. */
-const char *const capability_names[] = {
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-        "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-        "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-        "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-        "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-        "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-        "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-        "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-        "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-};
-
-const size_t n_capability_names = ELEMENTSOF(capability_names);
+/* Every capability the kernel knows (src/basic/capability-table.h, the one
+ * table), so that a typo is told apart from a capability that exists but is
+ * not allowed. */
 
 static int parse_capabilities(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
         _cleanup_strv_free_ char **caps = NULL;
@@ -313,12 +295,7 @@ static int parse_capabilities(const SchemaKey *k, const char *v, Agent *a, char 
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
-                bool known = false;
-
-                for (size_t j = 0; j < ELEMENTSOF(capability_names); j++)
-                        if (strcasecmp(caps[i], capability_names[j]) == 0)
-                                known = true;
-                if (!known) {
+                if (capability_from_name(caps[i], true) < 0) {
                         WHY("unknown capability '%.64s'", caps[i]);
                         return -EINVAL;
                 }

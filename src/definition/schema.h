@@ -44,6 +44,3 @@ void schema_dump(FILE *f, bool roff);
 /* Number of CPUs the CPUQuota= limit is computed from; tests may override. */
 unsigned schema_n_cpus(void);
 
-/* Every capability name the kernel knows (CAP_CHOWN … CAP_CHECKPOINT_RESTORE). */
-extern const char *const capability_names[];
-extern const size_t n_capability_names;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* agent-runtime recycle --name=NAME: the ExecStopPost= of agent@NAME.service.
+/* Recycle, the ExecStopPost= of agent@NAME.service (agent-runtime recycle --name=NAME).
  * It runs after every kind of stop (clean exit, failure, TTL, SIGKILL) and
  * after a start that failed half-way, so every step tolerates "was never
  * made" and "already gone". configure calls the same code to clear leftovers
@@ -8,21 +8,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent-state.h"
 #include "configure.h"
+#include "fs-util.h"
 #include "log.h"
 #include "runtime.h"
-
-static void closedirp(DIR **d) {
-        if (*d)
-                (void) closedir(*d);
-}
 
 /* Removes everything below DFD without ever crossing into another mount: a
  * mount we failed to take down (an image, a workspace) must never be
@@ -30,16 +26,11 @@ static void closedirp(DIR **d) {
 static int remove_below(int dfd, const char *path) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        int fd2, r = 0;
+        int r;
 
-        fd2 = dup(dfd);
-        if (fd2 < 0)
-                return negative_errno();
-        d = fdopendir(fd2);
-        if (!d) {
-                (void) close(fd2);
-                return negative_errno();
-        }
+        r = opendir_dup(dfd, &d);
+        if (r < 0)
+                return r;
         while ((errno = 0, de = readdir(d))) {
                 struct statx sx = {};
                 int q = 0;
@@ -93,20 +84,19 @@ static int remove_file(const char *dir, const char *name, const char *what) {
         return 1;
 }
 
-int agent_teardown(const char *root, const char *name, bool full) {
-        _cleanup_free_ char *dir = NULL, *ws = NULL, *sec = NULL, *img = NULL, *leases = NULL, *tmp = NULL;
+int agent_teardown(const char *name, bool full) {
+        _cleanup_free_ char *dir = NULL, *ws = NULL, *sec = NULL, *img = NULL, *tmp = NULL;
         int r, ret = 0;
 
 #define KEEP_FIRST(x) do { int _x_ = (x); if (_x_ < 0 && ret == 0) ret = _x_; } while (0)
 
         if (!agent_name_is_valid(name))
                 return log_error_errno(-EINVAL, "Invalid agent name '%s'.", name);
-        if (asprintf(&dir, "%s/%s", root, name) < 0 ||
-            asprintf(&ws, "%s/workspace", dir) < 0 ||
-            asprintf(&sec, "%s/secrets", dir) < 0 ||
-            asprintf(&img, "%s/root", dir) < 0 ||
-            asprintf(&tmp, "%s/tmp", dir) < 0 ||
-            asprintf(&leases, "%s/.userns", root) < 0)
+        if (agent_state_path(name, NULL, &dir) < 0 ||
+            agent_state_path(name, AGENT_STATE_WORKSPACE_DIR, &ws) < 0 ||
+            agent_state_path(name, AGENT_STATE_SECRETS_DIR, &sec) < 0 ||
+            agent_state_path(name, AGENT_STATE_ROOT_DIR, &img) < 0 ||
+            agent_state_path(name, AGENT_STATE_TMP_DIR, &tmp) < 0)
                 return log_oom();
 
         /* The workspace first: it is the only thing holding the agent's data,
@@ -114,10 +104,10 @@ int agent_teardown(const char *root, const char *name, bool full) {
         KEEP_FIRST(workspace_teardown(name, ws));
         KEEP_FIRST(secrets_remove(sec));
         KEEP_FIRST(tmp_remove(tmp));
-        KEEP_FIRST(remove_file(dir, "runtime.env", "user namespace settings"));
-        KEEP_FIRST(remove_file(dir, ".#runtime.env.tmp", "unfinished write"));
-        KEEP_FIRST(remove_file(dir, "seccomp.bpf", "seccomp filter"));
-        KEEP_FIRST(remove_file(dir, ".#seccomp.bpf.tmp", "unfinished write"));
+        KEEP_FIRST(remove_file(dir, AGENT_STATE_INFO, "agent state"));
+        KEEP_FIRST(remove_file(dir, ".#" AGENT_STATE_INFO ".tmp", "unfinished write"));
+        KEEP_FIRST(remove_file(dir, AGENT_STATE_SECCOMP, "seccomp filter"));
+        KEEP_FIRST(remove_file(dir, ".#" AGENT_STATE_SECCOMP ".tmp", "unfinished write"));
 
         if (!full)
                 return ret;
@@ -130,12 +120,6 @@ int agent_teardown(const char *root, const char *name, bool full) {
                 else if (errno != ENOENT)
                         KEEP_FIRST(log_error_errno(negative_errno(), "Failed to remove %s: %m", img));
         }
-
-        r = userns_lease_release(leases, name);
-        if (r < 0)
-                KEEP_FIRST(log_error_errno(r, "Failed to release the user namespace range of %s: %m", name));
-        else if (r > 0)
-                log_debug("Released the user namespace range of %s.", name);
 
         /* Only now the directory itself, and nothing below a mount point. */
         {
@@ -156,56 +140,25 @@ int agent_teardown(const char *root, const char *name, bool full) {
         return ret;
 }
 
-static int parse_argv(int argc, char *argv[], char **ret_name) {
-        static const struct option options[] = {
-                { "help", no_argument,       NULL, 'h' },
-                { "name", required_argument, NULL, 'n' },
-                {}
-        };
-        const char *name = NULL;
-        int c;
-
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        printf("agent-runtime recycle --name=NAME\n\n"
-                               "Tear down everything provision and configure made for agent NAME.\n");
-                        return 0;
-                case 'n':
-                        if (name)
-                                return log_error_errno(-EINVAL, "--name= given twice.");
-                        if (!agent_name_is_valid(optarg))
-                                return log_error_errno(-EINVAL, "Invalid agent name '%s'.", optarg);
-                        name = optarg;
-                        break;
-                case '?':
-                default:
-                        return log_error_errno(-EINVAL, "recycle: unknown or malformed option '%s'.", argv[optind - 1]);
-                }
-        if (optind < argc)
-                return log_error_errno(-EINVAL, "recycle: unexpected argument '%s'.", argv[optind]);
-        if (!name)
-                return log_error_errno(-EINVAL, "recycle: --name= is required.");
-        *ret_name = (char *) name;
-        return 1;
-}
-
-int verb_recycle(int argc, char *argv[]) {
-        char *name = NULL;
+int runtime_recycle(const char *name) {
         int r;
 
-        r = parse_argv(argc, argv, &name);
-        if (r <= 0)
-                return r;
         r = join_host_namespaces(/* mount= */ true);
         if (r < 0)
                 return r;
-
-        r = agent_teardown(runtime_root(), name, true);
+        r = agent_teardown(name, true);
         if (r < 0)
                 return log_error_errno(r, "Recycling agent %s left something behind (see above).", name);
         log_info("Recycled agent %s.", name);
         return 0;
+}
+
+int verb_recycle(int argc, char *argv[]) {
+        _cleanup_(runtime_config_done) RuntimeConfig c = {};
+        int r;
+
+        r = runtime_config_parse_argv(RUNTIME_VERB_RECYCLE, argc, argv, &c);
+        if (r <= 0)
+                return r;
+        return runtime_recycle(c.name);
 }

@@ -1,23 +1,33 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Verbs of agent-runtime, the helper the generated unit calls (docs/DESIGN.md,
- * "The runtime contract"). Each takes the verb's own argv (argv[0] is the verb)
- * and returns 0 or a negative errno; it logs its own errors. */
+/* agent-runtime, the helper the generated unit calls (docs/DESIGN.md, "The
+ * runtime contract"): a library of lifecycle steps with typed inputs, and
+ * thin verbs over them. Each verb takes its own argv (argv[0] is the verb),
+ * parses it once into a RuntimeConfig and returns 0 or a negative errno; the
+ * steps log their own errors. */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
+
+#include "runtime-config.h"
+
+/* Provision: resolve IMAGE, check it, mount it read-only at the agent's
+ * root directory (image/provision.c). */
+int runtime_provision(const RuntimeConfig *c);
+/* Recycle: tear down everything provision and configure made (recycle.c).
+ * The user-namespace lease stays the agent's. */
+int runtime_recycle(const char *name);
+/* Start: provision, configure, write agent.state, become systemd-nspawn
+ * (start.c). Returns only on failure. */
+int runtime_start(const RuntimeConfig *c);
 
 int verb_start(int argc, char *argv[]);
 int verb_provision(int argc, char *argv[]);
 int verb_configure(int argc, char *argv[]);
 int verb_recycle(int argc, char *argv[]);
 int verb_digest(int argc, char *argv[]);
-
-/* Directory holding the runtime state of agent NAME: /run/agentcage/NAME. The
- * root can be moved with $AGENTCAGE_RUNTIME_DIR for tests. */
-#define AGENT_RUNTIME_ROOT_DEFAULT "/run/agentcage"
 
 /* Where a bare image name is looked up, in this order ($AGENTCAGE_IMAGE_PATH,
  * a ':'-separated list of absolute directories, replaces it for tests). */
@@ -73,7 +83,8 @@ typedef enum ImagePolicyFlags {
 
 /* Scans the tree at ROOT_FD and fills *ret with every violation of the
  * approved-image policy (forbidden programs, setuid/setgid files, file
- * capabilities, device nodes, missing mount points, and with
+ * capabilities, device nodes, hard links to files outside the tree (more
+ * links than names in it), missing mount points, and with
  * IMAGE_POLICY_ROOT_OWNED what non-root users could change), in walk order.
  * Returns 0 when the scan completed (whether or not it found violations) or
  * -errno; does not log. */
@@ -87,9 +98,6 @@ int image_policy_scan(int root_fd, ImagePolicyFlags flags, ImagePolicyReport *re
 int image_path_check_root_owned(const char *path, char **ret_path, const char **ret_reason);
 
 /* --- digests (digest.c) -------------------------------------------------- */
-
-/* "sha256:" + 64 lowercase hex digits + NUL */
-#define IMAGE_DIGEST_STRING_MAX (7 + 64 + 1)
 
 /* The digest of an image file: sha256 of its bytes. */
 int image_digest_file_fd(int fd, char ret[static IMAGE_DIGEST_STRING_MAX]);

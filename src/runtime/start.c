@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* agent-runtime start: Provision and Configure, then become systemd-nspawn.
  *
- *   agent-runtime start --name=NAME PROVISION-OPTIONS… CONFIGURE-OPTIONS…
- *                       -- /usr/bin/systemd-nspawn NSPAWN-ARGS…
+ *   agent-runtime start --name=NAME --image=IMAGE … -- EXEC ARGS…
+ *
+ * The options are parsed once into a RuntimeConfig (runtime-config.c); the
+ * nspawn and agent-init command lines are built from it and from the
+ * user-namespace range configure leased (nspawn-cmdline.c).
  *
  * Why one process: systemd gives every Exec*= command of a sandboxed unit a
  * mount namespace of its own, so mounts made by an ExecStartPre= helper are
@@ -10,142 +13,89 @@
  * the encrypted workspace are made in the very namespace systemd-nspawn then
  * runs in (we exec it, keeping the PID systemd watches), and they vanish with
  * that namespace however the agent ends; ExecStopPost= recycle destroys what
- * is global (the dm-crypt mapping, the loop device, the state directory).
- *
- * The nspawn arguments must contain "--private-users=ALLOCATED" exactly once;
- * it is replaced by the user-namespace range configure allocated. */
+ * is global (the dm-crypt mapping, the loop device, the state directory). */
 
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "agent-state.h"
+#include "configure.h"
 #include "log.h"
 #include "parse-value.h"
 #include "runtime.h"
 
-#define USERNS_PLACEHOLDER "--private-users=ALLOCATED"
+static uint64_t now_realtime_usec(void) {
+        struct timespec ts;
 
-/* Options of start and the verb each belongs to. */
-static const struct {
-        const char *name;
-        bool provision, configure;
-} routed[] = {
-        { "name",           true,  true  },
-        { "image",          true,  false },
-        { "image-digest",   true,  false },
-        { "uid",            false, true  },
-        { "workspace-size", false, true  },
-        { "tmp-size",       false, true  },
-        { "syscalls",       false, true  },
-        { "secret",         false, true  },
-        { "shared-state",   false, true  },
-};
-
-static int run_verb(int (*verb)(int, char *[]), const char *verb_name, char **args, size_t n) {
-        _cleanup_free_ char **argv = calloc(n + 2, sizeof(char *));
-
-        if (!argv)
-                return log_oom();
-        argv[0] = (char *) verb_name;
-        memcpy(argv + 1, args, n * sizeof(char *));
-        optind = 0; /* the verb parses its own options from the start */
-        return verb((int) n + 1, argv);
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
-static int read_userns(const char *name, char **ret) {
-        const char *root = getenv("AGENTCAGE_RUNTIME_DIR") ?: AGENT_RUNTIME_ROOT_DEFAULT;
-        _cleanup_free_ char *path = NULL, *line = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
-        size_t size = 0;
-        ssize_t n;
+/* agent.state: what agentctl needs about the running agent, fixed now. */
+static int write_state(const RuntimeConfig *c, uint32_t base) {
+        AgentStateInfo info = {
+                .started_usec = now_realtime_usec(),
+                .orphan_timeout_usec = c->orphan_timeout_usec,
+                .userns_base = base,
+                .apparmor = c->apparmor,
+                .image = c->image,
+                .image_digest = *c->image_digest ? (char *) c->image_digest : NULL,
+        };
+        int r = agent_state_info_write(c->name, &info);
 
-        if (asprintf(&path, "%s/%s/runtime.env", root, name) < 0)
-                return log_oom();
-        f = fopen(path, "re");
-        if (!f)
-                return log_error_errno(negative_errno(), "Failed to open %s: %m", path);
-        n = getline(&line, &size, f);
-        if (n <= 0 || strncmp(line, "AGENTCAGE_USERNS=", 17) != 0)
-                return log_error_errno(-EBADMSG, "%s does not name a user-namespace range.", path);
-        if (line[n - 1] == '\n')
-                line[n - 1] = '\0';
-        /* BASE:65536, digits only: it becomes an nspawn argument. */
-        const char *v = line + 17, *colon = strchr(v, ':');
-        if (!colon || colon == v || strspn(v, "0123456789") != (size_t) (colon - v) ||
-            strcmp(colon + 1, "65536") != 0)
-                return log_error_errno(-EBADMSG, "%s: malformed range '%s'.", path, v);
-        if (asprintf(ret, "--private-users=%s", v) < 0)
-                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s/%s/%s: %m", agent_state_root(), c->name, AGENT_STATE_INFO);
         return 0;
 }
 
-int verb_start(int argc, char *argv[]) {
-        _cleanup_free_ char **prov = NULL, **conf = NULL;
-        _cleanup_free_ char *userns = NULL;
-        const char *name = NULL;
-        size_t n_prov = 0, n_conf = 0;
-        int i, dashdash = -1, placeholder = -1, r;
+int runtime_start(const RuntimeConfig *c) {
+        _cleanup_strv_free_ char **argv = NULL;
+        uint32_t base;
+        int r;
 
-        prov = calloc((size_t) argc, sizeof(char *));
-        conf = calloc((size_t) argc, sizeof(char *));
-        if (!prov || !conf)
+        /* Not the mount namespace: everything is made in the unit's own, which
+         * is exactly where systemd-nspawn is executed next. But the IPC
+         * namespace: with PrivateIPC= libdevmapper's udev cookies would never
+         * be completed by udev and every dm-crypt step would hang. */
+        r = join_host_namespaces(/* mount= */ false);
+        if (r < 0)
+                return r;
+        if (c->apparmor == APPARMOR_OPTIONAL)
+                log_warning("Agent %s may run WITHOUT AppArmor confinement: the site chose "
+                            "AGENTCAGE_APPARMOR=optional. agent-init says whether the profile was entered.",
+                            c->name);
+        r = runtime_provision(c);
+        if (r < 0)
+                return r;
+        /* Before the first secret or byte of workspace exists. */
+        r = memory_wipe_check();
+        if (r < 0)
+                return r;
+        r = runtime_configure(c, &base);
+        if (r < 0)
+                return log_error_errno(r, "Failed to configure agent %s: %m", c->name);
+        r = runtime_nspawn_argv(c, base, &argv);
+        if (r < 0)
                 return log_oom();
-
-        for (i = 1; i < argc; i++) {
-                const char *a = argv[i];
-                size_t k;
-
-                if (streq(a, "--")) {
-                        dashdash = i;
-                        break;
-                }
-                if (strncmp(a, "--", 2) != 0 || !strchr(a, '='))
-                        return log_error_errno(-EINVAL, "start: expected --OPTION=VALUE, got '%s'.", a);
-                for (k = 0; k < ELEMENTSOF(routed); k++) {
-                        size_t len = strlen(routed[k].name);
-                        if (strncmp(a + 2, routed[k].name, len) == 0 && a[2 + len] == '=')
-                                break;
-                }
-                if (k == ELEMENTSOF(routed))
-                        return log_error_errno(-EINVAL, "start: unknown option '%.*s'.",
-                                               (int) (strchr(a, '=') - a), a);
-                if (streq(routed[k].name, "name"))
-                        name = a + 7;
-                if (routed[k].provision)
-                        prov[n_prov++] = argv[i];
-                if (routed[k].configure)
-                        conf[n_conf++] = argv[i];
-        }
-        if (!name || !agent_name_is_valid(name))
-                return log_error_errno(-EINVAL, "start: --name= with a valid agent name is required.");
-        if (dashdash < 0 || dashdash + 1 >= argc || argv[dashdash + 1][0] != '/')
-                return log_error_errno(-EINVAL, "start: expected -- and the absolute path of systemd-nspawn.");
-        for (i = dashdash + 1; i < argc; i++)
-                if (streq(argv[i], USERNS_PLACEHOLDER)) {
-                        if (placeholder >= 0)
-                                return log_error_errno(-EINVAL, "start: %s given twice.", USERNS_PLACEHOLDER);
-                        placeholder = i;
-                }
-        if (placeholder < 0)
-                /* Never run an agent without its own user namespace. */
-                return log_error_errno(-EINVAL, "start: the nspawn arguments lack %s.", USERNS_PLACEHOLDER);
-
-        r = run_verb(verb_provision, "provision", prov, n_prov);
-        if (r < 0)
-                return r;
-        r = run_verb(verb_configure, "configure", conf, n_conf);
-        if (r < 0)
-                return r;
-        r = read_userns(name, &userns);
+        r = write_state(c, base);
         if (r < 0)
                 return r;
 
-        argv[placeholder] = userns;
-        log_debug("Agent %s provisioned and configured, starting systemd-nspawn.", name);
-        execv(argv[dashdash + 1], argv + dashdash + 1);
-        return log_error_errno(negative_errno(), "Failed to execute %s: %m", argv[dashdash + 1]);
+        log_debug("Agent %s provisioned and configured, starting systemd-nspawn.", c->name);
+        execv(argv[0], argv);
+        return log_error_errno(negative_errno(), "Failed to execute %s: %m", argv[0]);
+}
+
+int verb_start(int argc, char *argv[]) {
+        _cleanup_(runtime_config_done) RuntimeConfig c = {};
+        int r;
+
+        r = runtime_config_parse_argv(RUNTIME_VERB_START, argc, argv, &c);
+        if (r <= 0)
+                return r;
+        return runtime_start(&c);
 }

@@ -9,7 +9,6 @@
 
 #include "agent-limits.h"
 #include "agent-service-template.h"
-#include "capability-table.h"
 #include "config.h"
 #include "parse-value.h"
 #include "render.h"
@@ -179,8 +178,21 @@ static const char *restart_name(RestartPolicy p) {
         }
 }
 
-/* The Provision and Configure options of "agent-runtime start". */
-static void add_runtime_options(ArgList *l, const Agent *a) {
+/* Lists as the runtime takes them: "a,b,c". */
+static void args_add_joined(ArgList *l, const char *option, char **words) {
+        Buffer s = {};
+
+        for (char **c = words; *c; c++)
+                buffer_printf(&s, "%s%s", c == words ? "" : ",", *c);
+        if (buffer_status(&s) == 0)
+                args_add(l, option, s.data);
+        else
+                l->failed = true;
+        buffer_done(&s);
+}
+
+/* What the image, the sandbox and the volumes are made of. */
+static void add_config_options(ArgList *l, const Agent *a) {
         char n1[21], n2[21], n3[21];
 
         args_add(l, "--name=", a->name);
@@ -190,117 +202,48 @@ static void add_runtime_options(ArgList *l, const Agent *a) {
         args_add(l, "--uid=", u64_str(a->user, n1));
         args_add(l, "--workspace-size=", u64_str(a->workspace_size, n2));
         args_add(l, "--tmp-size=", u64_str(a->tmp_size, n3));
-        if (a->system_calls) {
-                Buffer s = {};
-                for (char **c = a->system_calls; *c; c++) {
-                        if (c != a->system_calls)
-                                buffer_puts(&s, ",");
-                        buffer_puts(&s, *c);
-                }
-                if (buffer_status(&s) == 0)
-                        args_add(l, "--syscalls=", s.data);
-                else
-                        l->failed = true;
-                buffer_done(&s);
-        }
+        if (a->system_calls)
+                args_add_joined(l, "--syscalls=", a->system_calls);
         for (size_t i = 0; i < a->n_secrets; i++)
                 args_add(l, "--secret=", a->secrets[i].name, "=", a->secrets[i].source);
         if (a->shared_state)
                 args_add(l, "--shared-state=", a->shared_state);
+        /* egress: loopback only like none, and the proxy's listener on it. */
+        args_add(l, "--network=", a->network == NETWORK_PRIVATE ? "private" : a->egress_allow ? "egress" : "none");
+        if (a->cap_net_bind_service)
+                args_add(l, "--keep-caps=CAP_NET_BIND_SERVICE");
 }
 
-/* The capabilities the container must not keep: every capability except what
- * agent-init needs (src/basic/capability-table.h, CAPABILITY_INIT_KEEPS), and
- * CAP_NET_BIND_SERVICE when the definition adds it back; agent-init drops the
- * rest. Computed once per run. */
-static const char *drop_capability_list(bool keep_net_bind) {
-        static char lists[2][1024];
-        char *s = lists[keep_net_bind];
+/* How the agent is run and watched. */
+static void add_run_options(ArgList *l, const Agent *a) {
+        char wd[21], hi[21], hr[21], ot[21];
 
-        if (s[0] == '\0') {
-                size_t off = 0;
-                for (size_t i = 0; i < capability_table_size; i++) {
-                        const char *c = capability_table[i].name;
-                        if (capability_kept_for_init(c, keep_net_bind))
-                                continue;
-                        off += (size_t) snprintf(s + off, sizeof lists[0] - off, "%s%s", off ? "," : "", c);
-                }
+        if (a->notify)
+                args_add(l, "--notify");
+        if (a->watchdog_usec > 0)
+                args_add(l, "--watchdog-usec=", u64_str(a->watchdog_usec, wd));
+        if (a->health_check) {
+                args_add(l, "--health-interval-usec=", u64_str(a->health_interval_usec, hi));
+                args_add(l, "--health-retries=", u64_str(a->health_retries, hr));
+                for (char **w = a->health_check; *w; w++)
+                        args_add(l, "--health-check=", *w);
         }
-        return s;
+        for (char **e = a->environment; e && *e; e++)
+                args_add(l, "--setenv=", *e);
+        args_add(l, "--working-directory=", a->working_directory);
+        args_add(l, "--orphan-timeout-usec=", u64_str(a->orphan_timeout_usec, ot));
 }
 
+/* ExecStart=: agent-runtime start and the one description of the agent's
+ * runtime configuration; it builds the nspawn and agent-init command lines
+ * itself (src/runtime/nspawn-cmdline.c). */
 static int emit_start(const Agent *a, Buffer *b) {
-        const char *state = AGENT_STATE_ROOT "/";
-        char uid[21], wd[21], hi[21], hr[21];
         ArgList l = {};
 
         args_add(&l, AGENT_RUNTIME_PATH);
         args_add(&l, "start");
-        add_runtime_options(&l, a);
-        args_add(&l, "--");
-        args_add(&l, NSPAWN_PATH);
-        args_add(&l, "--quiet");
-        args_add(&l, "--keep-unit");
-        args_add(&l, "--register=yes");
-        args_add(&l, "--machine=", a->name);
-        args_add(&l, "--directory=", state, a->name, "/root");
-        args_add(&l, "--read-only");
-        /* agent-runtime start puts the range it allocated here. */
-        args_add(&l, "--private-users=ALLOCATED");
-        args_add(&l, "--private-users-ownership=off");
-        if (a->network == NETWORK_PRIVATE)
-                args_add(&l, "--network-veth");
-        else if (!a->egress_allow)
-                args_add(&l, "--private-network");
-        /* [Egress]: nspawn stays in the unit's own namespace (PrivateNetwork=yes,
-         * lo only), where agent-runtime start made the proxy's listener. */
-        args_add(&l, "--no-new-privileges=yes");
-        /* nspawn's own allow-list lacks Landlock, which agent-init needs. */
-        args_add(&l, "--system-call-filter=landlock_create_ruleset landlock_add_rule landlock_restrict_self");
-        args_add(&l, "--drop-capability=", drop_capability_list(a->cap_net_bind_service));
-        args_add(&l, "--bind=", state, a->name, "/tmp:/tmp");
-        /* nspawn's own /dev/shm would be executable: it becomes the agent's
-         * noexec, size-bounded /tmp. */
-        args_add(&l, "--bind=", state, a->name, "/tmp:/dev/shm");
-        args_add(&l, "--bind=", state, a->name, "/workspace:/workspace");
-        args_add(&l, "--bind-ro=", state, a->name, "/secrets:/run/secrets");
-        args_add(&l, "--bind-ro=", AGENT_INIT_PATH, ":/run/agentcage/init");
-        args_add(&l, "--bind-ro=", state, a->name, "/seccomp.bpf:/run/agentcage/seccomp.bpf");
-        if (a->shared_state)
-                args_add(&l, "--bind=", a->shared_state, ":/shared");
-        args_add(&l, "--console=pipe");
-        if (a->notify)
-                args_add(&l, "--notify-ready=yes");
-        args_add(&l, "--settings=no");
-        args_add(&l, "--link-journal=no");
-        args_add(&l, "--resolv-conf=off");
-        args_add(&l, "--timezone=off");
-        args_add(&l, "--kill-signal=SIGTERM");
-        /* nspawn would say HOME=/root and USER=root; the definition's own
-         * Environment= comes after and wins. */
-        args_add(&l, "--setenv=HOME=", a->working_directory);
-        args_add(&l, "--setenv=USER=agent");
-        args_add(&l, "--setenv=LOGNAME=agent");
-        for (char **e = a->environment; e && *e; e++)
-                args_add(&l, "--setenv=", *e);
-        args_add(&l, "--");
-        args_add(&l, "/run/agentcage/init");
-        args_add(&l, "--uid=", u64_str(a->user, uid));
-        if (a->cap_net_bind_service)
-                args_add(&l, "--keep-caps=CAP_NET_BIND_SERVICE");
-        args_add(&l, "--require-userns");
-        /* After the uid change: the workspace belongs to the agent's uid. */
-        args_add(&l, "--chdir=", a->working_directory);
-        if (a->notify)
-                args_add(&l, "--notify");
-        if (a->watchdog_usec > 0)
-                args_add(&l, "--watchdog-usec=", u64_str(a->watchdog_usec, wd));
-        if (a->health_check) {
-                args_add(&l, "--health-interval-usec=", u64_str(a->health_interval_usec, hi));
-                args_add(&l, "--health-retries=", u64_str(a->health_retries, hr));
-                for (char **w = a->health_check; *w; w++)
-                        args_add(&l, "--health-check=", *w);
-        }
+        add_config_options(&l, a);
+        add_run_options(&l, a);
         args_add(&l, "--");
         for (char **w = a->exec; *w; w++)
                 args_add(&l, *w);
@@ -387,6 +330,24 @@ static const struct {
         { "NETWORK_SANDBOX", emit_network_sandbox },
 };
 
+/* " \"-DIR\"" for ReadWritePaths=: the shared state must be writable under
+ * ProtectSystem=strict; '-' because the runtime, not systemd, reports a
+ * missing directory. The value is quoted (it may hold spaces) with '\\',
+ * '"' escaped and '%' doubled. */
+static void emit_shared_state_rw(const Agent *a, Buffer *b) {
+        if (!a->shared_state)
+                return;
+        buffer_puts(b, " \"-");
+        for (const char *p = a->shared_state; *p; p++) {
+                if (*p == '\\' || *p == '"')
+                        buffer_put(b, "\\", 1);
+                if (*p == '%')
+                        buffer_put(b, "%", 1);
+                buffer_put(b, p, 1);
+        }
+        buffer_puts(b, "\"");
+}
+
 /* Placeholders inside a line: always a single value. */
 typedef enum InlinePlaceholder {
         PH_DESCRIPTION,
@@ -399,6 +360,7 @@ typedef enum InlinePlaceholder {
         PH_MEMORY_MAX,
         PH_CPU_QUOTA,
         PH_TASKS_MAX,
+        PH_SHARED_STATE_RW,
         _PH_MAX,
 } InlinePlaceholder;
 
@@ -413,6 +375,7 @@ static const char *const inline_names[_PH_MAX] = {
         [PH_MEMORY_MAX] = "MEMORY_MAX",
         [PH_CPU_QUOTA] = "CPU_QUOTA",
         [PH_TASKS_MAX] = "TASKS_MAX",
+        [PH_SHARED_STATE_RW] = "SHARED_STATE_RW",
 };
 
 static int emit_inline(const Agent *a, InlinePlaceholder ph, Buffer *b) {
@@ -447,6 +410,9 @@ static int emit_inline(const Agent *a, InlinePlaceholder ph, Buffer *b) {
                 return 0;
         case PH_TASKS_MAX:
                 put_u64(b, a->tasks_max);
+                return 0;
+        case PH_SHARED_STATE_RW:
+                emit_shared_state_rw(a, b);
                 return 0;
         default:
                 return -EINVAL;

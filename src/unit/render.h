@@ -2,6 +2,7 @@
 #pragma once
 
 #include "agent.h"
+#include "agent-state.h" /* AGENT_STATE_ROOT, for the programs that include this */
 #include "buffer.h"
 
 /* Rendering an agent into the text of agent@NAME.service, from the template
@@ -9,8 +10,6 @@
  * escaped for where it lands: '%' specifiers everywhere, and quoting, C
  * escapes and '$' in Exec*= lines, so no definition can add or change a
  * directive. */
-
-#define AGENT_STATE_ROOT "/run/agentcage"
 
 int render_unit(const Agent *a, Buffer *out);
 

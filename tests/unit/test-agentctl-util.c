@@ -171,12 +171,12 @@ static void test_read_bounded(void) {
 
         CHECK(fd >= 0 && write(fd, "12345", 5) == 5);
         close(fd);
-        CHECK(read_file_bounded(path, 5, &text, &len) == 0 && len == 5 && streq(text, "12345"));
+        CHECK(ctl_read_file(path, 5, &text, &len) == 0 && len == 5 && streq(text, "12345"));
         free(text);
         text = NULL;
-        CHECK(read_file_bounded(path, 4, &text, &len) == -EFBIG && !text);
-        CHECK(read_file_bounded("/tmp", 4, &text, &len) == -EBADFD);
-        CHECK(read_file_bounded("/nonexistent/x", 4, &text, &len) == -ENOENT);
+        CHECK(ctl_read_file(path, 4, &text, &len) == -EFBIG && !text);
+        CHECK(ctl_read_file("/tmp", 4, &text, &len) == -EBADFD);
+        CHECK(ctl_read_file("/nonexistent/x", 4, &text, &len) == -ENOENT);
         unlink(path);
 }
 

@@ -1,25 +1,29 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Option parsing of `agent-runtime configure` and `recycle`, and the name and
- * path checks behind it: every value is refused unless it is exactly what
+/* The one option table of agent-runtime (start, configure, recycle), the
+ * name and path checks behind it, and the nspawn command line built from
+ * the parsed configuration: every value is refused unless it is exactly what
  * the generator would have written. */
 
+#include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "configure.h"
+#include "parse-value.h"
 #include "log.h"
 #include "runtime.h"
 #include "tap.h"
 
-/* Parses "configure" + the given options; returns configure_parse_argv()'s
+/* Parses "configure" + the given options; returns runtime_config_parse_argv()'s
  * result and frees what it parsed unless ret is given. */
-static int parse(ConfigureArgs *ret, ...) {
+static int parse(RuntimeConfig *ret, ...) {
         char *argv[64] = { (char *) "configure" };
         int argc = 1, r;
-        ConfigureArgs a;
+        RuntimeConfig a = {};
         va_list ap;
         const char *s;
 
@@ -29,18 +33,18 @@ static int parse(ConfigureArgs *ret, ...) {
         va_end(ap);
         argv[argc] = NULL;
 
-        r = configure_parse_argv(argc, argv, &a);
+        r = runtime_config_parse_argv(RUNTIME_VERB_CONFIGURE, argc, argv, &a);
         if (ret)
                 *ret = a;
         else
-                configure_args_done(&a);
+                runtime_config_done(&a);
         return r;
 }
 
 #define OK_BASE "--name=demo", "--uid=65534", "--workspace-size=67108864"
 
 static void test_valid(void) {
-        ConfigureArgs a;
+        RuntimeConfig a = {};
         int r;
 
         r = parse(&a, OK_BASE, NULL);
@@ -49,7 +53,7 @@ static void test_valid(void) {
         CHECK(a.uid == 65534);
         CHECK(a.workspace_size == 67108864ULL);
         CHECK(a.n_syscalls == 0 && a.n_secrets == 0 && !a.shared_state);
-        configure_args_done(&a);
+        runtime_config_done(&a);
 
         r = parse(&a, "--name=a-b-c1", "--uid=1000", "--workspace-size=8388608",
                   "--syscalls=ptrace,io_uring_setup,open_by_handle_at",
@@ -69,7 +73,7 @@ static void test_valid(void) {
                 CHECK_STREQ(a.secrets[1].source, "cred:tok.1");
         }
         CHECK_STREQ(a.shared_state, "/var/lib/agents/demo/state");
-        configure_args_done(&a);
+        runtime_config_done(&a);
 
         /* "--opt value" form works too, getopt_long's normal behaviour */
         CHECK(parse(NULL, "--name", "demo", "--uid", "1", "--workspace-size", "8388608", NULL) == 1);
@@ -154,11 +158,11 @@ static void test_numbers(void) {
                 CHECK_MSG(parse(NULL, OK_BASE, opt, NULL) < 0, "%s refused", opt);
         }
         {
-                ConfigureArgs a;
+                RuntimeConfig a = {};
                 CHECK(parse(&a, OK_BASE, NULL) == 1 && a.tmp_size == 0);
-                configure_args_done(&a);
+                runtime_config_done(&a);
                 CHECK(parse(&a, OK_BASE, "--tmp-size=104857600", NULL) == 1 && a.tmp_size == 104857600ULL);
-                configure_args_done(&a);
+                runtime_config_done(&a);
                 CHECK(parse(NULL, OK_BASE, "--tmp-size=1048576", "--tmp-size=1048576", NULL) < 0);
         }
         CHECK(parse(NULL, "--name=demo", "--uid=1", "--workspace-size=8388608", NULL) == 1);
@@ -194,6 +198,8 @@ static void test_secrets_and_shared_state(void) {
         static const char *bad_shared[] = {
                 "/var/lib/agents", "/var/lib/agents/", "/var/lib/agents/x/", "/var/lib/agents/x/../y",
                 "/var/lib/agents/./x", "/var/lib/agents//x", "/var/lib/agentsx/y", "/etc", "var/lib/agents/x", "",
+                "/var/lib/agents/images", "/var/lib/agents/images/x", "/var/lib/agents/a:b", "/var/lib/agents/a,b",
+                "/var/lib/machines/x",
         };
         char opt[128];
 
@@ -207,17 +213,17 @@ static void test_secrets_and_shared_state(void) {
         }
         /* SOURCE may itself contain '=': only the first one splits */
         {
-                ConfigureArgs a;
+                RuntimeConfig a = {};
                 CHECK(parse(&a, OK_BASE, "--secret=k=/etc/a=b", NULL) == 1);
                 CHECK(a.n_secrets == 1 && streq(a.secrets[0].source, "/etc/a=b"));
-                configure_args_done(&a);
+                runtime_config_done(&a);
         }
         /* 65 secrets: one too many */
         {
                 char *argv[80] = { (char *) "configure", (char *) "--name=demo", (char *) "--uid=1",
                                    (char *) "--workspace-size=8388608" };
                 char bufs[SECRETS_MAX + 1][32];
-                ConfigureArgs a;
+                RuntimeConfig a = {};
                 int argc = 4;
 
                 for (int i = 0; i < SECRETS_MAX + 1; i++) {
@@ -225,12 +231,12 @@ static void test_secrets_and_shared_state(void) {
                         argv[argc++] = bufs[i];
                 }
                 argv[argc] = NULL;
-                CHECK(configure_parse_argv(argc, argv, &a) < 0);
-                configure_args_done(&a);
+                CHECK(runtime_config_parse_argv(RUNTIME_VERB_CONFIGURE, argc, argv, &a) < 0);
+                runtime_config_done(&a);
                 argc--;
                 argv[argc] = NULL;
-                CHECK(configure_parse_argv(argc, argv, &a) == 1);
-                configure_args_done(&a);
+                CHECK(runtime_config_parse_argv(RUNTIME_VERB_CONFIGURE, argc, argv, &a) == 1);
+                runtime_config_done(&a);
         }
 }
 
@@ -243,7 +249,7 @@ static void test_shared_state_check(void) {
         snprintf(p, sizeof p, "%s/dir", tmp);
         CHECK(shared_state_check(p) == -ENOENT);
         CHECK(mkdir(p, 0700) == 0);
-        CHECK(shared_state_check(p) == 0);
+        CHECK_MSG(shared_state_check(p) == -EPERM, "a real directory outside /var/lib/agents/ is refused");
         snprintf(q, sizeof q, "%s/link", tmp);
         CHECK(symlink(p, q) == 0);
         CHECK(shared_state_check(q) == -ELOOP);
@@ -273,15 +279,113 @@ static void test_recycle_argv(void) {
         CHECK(verb_recycle(2, a5) < 0);
 }
 
-static void test_runtime_root(void) {
-        CHECK(setenv("AGENTCAGE_RUNTIME_DIR", "/tmp/x", 1) == 0);
-        CHECK_STREQ(runtime_root(), "/tmp/x");
-        CHECK(setenv("AGENTCAGE_RUNTIME_DIR", "relative", 1) == 0);
-        CHECK_STREQ(runtime_root(), AGENT_RUNTIME_ROOT_DEFAULT);
-        CHECK(setenv("AGENTCAGE_RUNTIME_DIR", "/tmp/../etc", 1) == 0);
-        CHECK_STREQ(runtime_root(), AGENT_RUNTIME_ROOT_DEFAULT);
+#define START_BASE "start", "--name=demo", "--image=demo", "--uid=65534", "--workspace-size=67108864"
+
+static int parse_start(RuntimeConfig *ret, char **argv) {
+        int argc = 0, r;
+        RuntimeConfig a = {};
+
+        while (argv[argc])
+                argc++;
+        r = runtime_config_parse_argv(RUNTIME_VERB_START, argc, argv, &a);
+        if (ret)
+                *ret = a;
+        else
+                runtime_config_done(&a);
+        return r;
+}
+
+static void test_start_argv(void) {
+        RuntimeConfig a = {};
+
+        CHECK(parse_start(NULL, (char *[]) { START_BASE, NULL }) == -EINVAL);
+        CHECK_MSG(parse_start(NULL, (char *[]) { START_BASE, (char *) "--", NULL }) == -EINVAL,
+                  "start without the agent's command line is refused");
+        CHECK_MSG(parse_start(NULL, (char *[]) { START_BASE, (char *) "--", (char *) "bin/x", NULL }) == -EINVAL,
+                  "a relative EXEC is refused");
+        CHECK_MSG(parse_start(NULL, (char *[]) { START_BASE, (char *) "/bin/x", NULL }) == -EINVAL,
+                  "EXEC without -- is refused");
+        CHECK_MSG(parse_start(NULL, (char *[]) { (char *) "start", (char *) "--name=demo", (char *) "--uid=1",
+                                                 (char *) "--workspace-size=8388608", (char *) "--", (char *) "/x", NULL }) == -EINVAL,
+                  "start needs --image=");
+        CHECK(parse_start(NULL, (char *[]) { START_BASE, (char *) "--network=host", (char *) "--", (char *) "/x", NULL }) == -EINVAL);
+        CHECK(parse_start(NULL, (char *[]) { START_BASE, (char *) "--keep-caps=CAP_SYS_ADMIN", (char *) "--", (char *) "/x", NULL }) == -EINVAL);
+        CHECK(parse_start(NULL, (char *[]) { START_BASE, (char *) "--setenv=A", (char *) "--", (char *) "/x", NULL }) == -EINVAL);
+        CHECK(parse_start(NULL, (char *[]) { START_BASE, (char *) "--setenv=1A=b", (char *) "--", (char *) "/x", NULL }) == -EINVAL);
+        CHECK(parse_start(NULL, (char *[]) { START_BASE, (char *) "--working-directory=rel", (char *) "--", (char *) "/x", NULL }) == -EINVAL);
+        CHECK(parse_start(NULL, (char *[]) { START_BASE, (char *) "--apparmor=off", (char *) "--", (char *) "/x", NULL }) == -EINVAL);
+        CHECK(parse_start(NULL, (char *[]) { START_BASE, (char *) "--orphan-timeout-usec=1", (char *) "--orphan-timeout-usec=2",
+                                             (char *) "--", (char *) "/x", NULL }) == -EINVAL);
+        CHECK_MSG(parse_start(NULL, (char *[]) { START_BASE, (char *) "--health-check=/bin/true", (char *) "--", (char *) "/x", NULL }) == -EINVAL,
+                  "a health check needs its interval and retries");
+
+        CHECK(parse_start(&a, (char *[]) { START_BASE, (char *) "--setenv=A=b c", (char *) "--setenv=B=", (char *) "--notify",
+                                           (char *) "--orphan-timeout-usec=300000000", (char *) "--apparmor=optional",
+                                           (char *) "--", (char *) "/bin/agent", (char *) "--flag", (char *) "--", NULL }) == 1);
+        CHECK_STREQ(a.working_directory, "/workspace");
+        CHECK(a.exec && strv_length(a.exec) == 3 && streq(a.exec[1], "--flag") && streq(a.exec[2], "--"));
+        CHECK(a.environment && strv_length(a.environment) == 2 && streq(a.environment[0], "A=b c"));
+        CHECK(a.notify && a.orphan_timeout_usec == 300000000 && a.apparmor == APPARMOR_OPTIONAL);
+        CHECK(a.network == RUNTIME_NETWORK_NONE && !a.keep_net_bind_service);
+        runtime_config_done(&a);
+}
+
+static bool has_word(char **v, const char *w) {
+        for (; v && *v; v++)
+                if (streq(*v, w))
+                        return true;
+        return false;
+}
+
+static ssize_t word_index(char **v, const char *w) {
+        for (ssize_t i = 0; v && v[i]; i++)
+                if (streq(v[i], w))
+                        return i;
+        return -1;
+}
+
+static void test_nspawn_argv(void) {
+        _cleanup_strv_free_ char **v = NULL, **w = NULL;
+        RuntimeConfig a = {};
+
         CHECK(unsetenv("AGENTCAGE_RUNTIME_DIR") == 0);
-        CHECK_STREQ(runtime_root(), AGENT_RUNTIME_ROOT_DEFAULT);
+        CHECK(parse_start(&a, (char *[]) { START_BASE, (char *) "--network=private", (char *) "--keep-caps=CAP_NET_BIND_SERVICE",
+                                           (char *) "--shared-state=/var/lib/agents/demo", (char *) "--setenv=MODE=fast",
+                                           (char *) "--working-directory=/workspace/run", (char *) "--watchdog-usec=5000000",
+                                           (char *) "--health-check=/bin/check", (char *) "--health-check=a b",
+                                           (char *) "--health-interval-usec=1000000", (char *) "--health-retries=3",
+                                           (char *) "--", (char *) "/bin/agent", (char *) "x", NULL }) == 1);
+        CHECK(runtime_nspawn_argv(&a, 0x00120000, &v) == 0);
+        CHECK(v && v[0][0] == '/');
+        CHECK_MSG(has_word(v, "--private-users=1179648:65536"), "the leased range is on nspawn's command line");
+        CHECK(!has_word(v, "--private-users=ALLOCATED"));
+        CHECK(has_word(v, "--machine=demo") && has_word(v, "--directory=/run/agentcage/demo/root"));
+        CHECK(has_word(v, "--network-veth") && !has_word(v, "--private-network"));
+        CHECK(has_word(v, "--bind=/var/lib/agents/demo:/shared"));
+        CHECK(has_word(v, "--bind-ro=/run/agentcage/demo/seccomp.bpf:/run/agentcage/seccomp.bpf"));
+        CHECK(has_word(v, "--setenv=HOME=/workspace/run") && has_word(v, "--setenv=MODE=fast"));
+        CHECK_MSG(word_index(v, "--setenv=HOME=/workspace/run") < word_index(v, "--setenv=MODE=fast"),
+                  "the definition's environment comes after the defaults and wins");
+        {
+                ssize_t init = word_index(v, "/run/agentcage/init");
+                CHECK(init > 0 && streq(v[init - 1], "--"));
+                CHECK(word_index(v, "--uid=65534") > init && word_index(v, "--keep-caps=CAP_NET_BIND_SERVICE") > init);
+                CHECK(word_index(v, "--chdir=/workspace/run") > init && word_index(v, "--watchdog-usec=5000000") > init);
+                CHECK(word_index(v, "--health-check=a b") > word_index(v, "--health-check=/bin/check"));
+                CHECK(has_word(v, "--require-userns"));
+        }
+        CHECK(streq(v[strv_length(v) - 2], "/bin/agent") && streq(v[strv_length(v) - 1], "x"));
+        runtime_config_done(&a);
+
+        CHECK(parse_start(&a, (char *[]) { START_BASE, (char *) "--", (char *) "/bin/agent", NULL }) == 1);
+        CHECK(runtime_nspawn_argv(&a, 0x00080000, &w) == 0);
+        CHECK(has_word(w, "--private-network") && !has_word(w, "--network-veth") && !has_word(w, "--notify-ready=yes"));
+        CHECK(!has_word(w, "--keep-caps=CAP_NET_BIND_SERVICE"));
+        for (char **p = w; *p; p++)
+                if (strncmp(*p, "--drop-capability=", 18) == 0)
+                        CHECK_MSG(strstr(*p, "CAP_NET_BIND_SERVICE") && strstr(*p, "CAP_SYS_ADMIN") && !strstr(*p, "CAP_SETUID,"),
+                                  "drop list: everything but SETUID, SETGID and SETPCAP");
+        runtime_config_done(&a);
 }
 
 int main(void) {
@@ -296,6 +400,7 @@ int main(void) {
         test_secrets_and_shared_state();
         test_shared_state_check();
         test_recycle_argv();
-        test_runtime_root();
+        test_start_argv();
+        test_nspawn_argv();
         return tap_finish();
 }

@@ -76,7 +76,7 @@ int main(void) {
         buffer_reset(&b);
         CHECK(render_unit(a, &b) == 0);
         CHECK(strstr(b.data, "IPAddressAllow=") == NULL);
-        CHECK(strstr(b.data, "--private-network") != NULL);
+        CHECK(strstr(b.data, "--network=none") != NULL);
         int dfd = open(dir, O_RDONLY | O_DIRECTORY);
         CHECK(emit_egress_policy_at(dfd, a) == 0);
         CHECK(faccessat(dfd, "agentcage-egress", F_OK, 0) < 0);
@@ -93,7 +93,7 @@ int main(void) {
         CHECK(render_unit(a, &b) == 0);
         CHECK(strstr(b.data, "\nPrivateNetwork=yes\n") && strstr(b.data, "\nIPAddressDeny=any\n") &&
               strstr(b.data, "\nIPAddressAllow=localhost\n"));
-        CHECK(strstr(b.data, "--private-network") == NULL);
+        CHECK(strstr(b.data, "--network=egress") != NULL && strstr(b.data, "--network=none") == NULL);
 
         /* the compiled policy, read back by the proxy's reader */
         buffer_reset(&b);

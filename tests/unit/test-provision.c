@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -201,6 +202,32 @@ static void test_policy(void) {
                         image_policy_report_done(&rep);
                 }
                 (void) run(pathf("rm -rf %s", own));
+        }
+
+        /* Hard links: within the tree they are fine, to a file outside it
+         * (a host file, or one someone else can still write) they are not;
+         * file capabilities are refused like setuid. */
+        {
+                _cleanup_free_ char *hl = strdup(pathf("%s/hardlinks", base));
+                /* VFS_CAP_REVISION_2, effective, CAP_NET_RAW permitted */
+                static const uint32_t caps[5] = { 0x02000001, 1U << 13, 0, 0, 0 };
+                make_clean_tree(hl);
+                write_file(pathf("%s/usr/bin/inside", hl), "x", 0755);
+                CHECK(link(pathf("%s/usr/bin/inside", hl), pathf("%s/usr/bin/inside-too", hl)) == 0);
+                write_file(pathf("%s/outside", base), "x", 0644);
+                CHECK(link(pathf("%s/outside", base), pathf("%s/usr/bin/from-outside", hl)) == 0);
+                write_file(pathf("%s/usr/bin/capped", hl), "x", 0755);
+                CHECK(setxattr(pathf("%s/usr/bin/capped", hl), "security.capability", caps, sizeof caps, 0) == 0);
+                r = scan(hl, &rep);
+                CHECK(r == 0);
+                CHECK_MSG(report_has(&rep, "/usr/bin/from-outside", "hard link to a file outside"),
+                          "a hard link to a file outside the tree is refused");
+                CHECK_MSG(!report_has(&rep, "/usr/bin/inside", "") && !report_has(&rep, "/usr/bin/inside-too", ""),
+                          "hard links inside the tree are fine");
+                CHECK_MSG(report_has(&rep, "/usr/bin/capped", "capabilities"), "a file with capabilities is refused");
+                CHECK(rep.n_violations == 2);
+                image_policy_report_done(&rep);
+                (void) run(pathf("rm -rf %s %s/outside", hl, base));
         }
 
         /* Missing mount points, and one that is a symlink. */
@@ -460,20 +487,34 @@ static void test_provision(void) {
                 free(path);
         }
 
-        /* An image file, loop mounted (ext4 made without mounting anything). */
-        if (run("command -v mke2fs >/dev/null") != 0) {
-                printf("not ok - mke2fs (e2fsprogs) is needed to test image files\n");
+        /* An image file, loop mounted: squashfs and erofs, read-only formats;
+         * ext4 (the kernel's ext4 parser in reach of the image's author) is
+         * refused before anything is mounted. */
+        if (run("command -v mke2fs >/dev/null && command -v mksquashfs >/dev/null && command -v mkfs.erofs >/dev/null") != 0) {
+                printf("not ok - mke2fs, mksquashfs and mkfs.erofs are needed to test image files\n");
                 tap_n++, tap_failed++;
         } else {
                 _cleanup_free_ char *img = strdup(pathf("%s/clean.raw", base));
                 char d_img[IMAGE_DIGEST_STRING_MAX];
 
-                CHECK(run(pathf("mke2fs -q -t ext4 -d %s %s 8M >/dev/null", clean, img)) == 0);
+                CHECK(run(pathf("mke2fs -q -t ext4 -d %s %s/ext4.raw 8M >/dev/null", clean, base)) == 0);
+                snprintf(image_opt, sizeof image_opt, "--image=%s/ext4.raw", base);
+                r = provision(&err, "--name=demo", image_opt, NULL);
+                CHECK_MSG(r == -EMEDIUMTYPE && strstr(err, "ext2/3/4") && strstr(err, "squashfs or erofs"),
+                          "an ext4 image file is refused, naming the formats accepted");
+                CHECK_MSG(!exists(agent_dir), "a refused ext4 image makes nothing");
+                CHECK(run(pathf("mkfs.erofs --quiet %s/clean.erofs %s >/dev/null 2>&1", base, clean)) == 0);
+                snprintf(image_opt, sizeof image_opt, "--image=%s/clean.erofs", base);
+                r = provision(&err, "--name=demo", image_opt, NULL);
+                CHECK_MSG(r == 0 && is_mounted(mnt), "an erofs image file is loop mounted");
+                CHECK(umount2(mnt, 0) == 0 && rmdir(mnt) == 0 && rmdir(agent_dir) == 0);
+
+                CHECK(run(pathf("mksquashfs %s %s -quiet -noappend >/dev/null", clean, img)) == 0);
                 CHECK(image_digest_path(img, d_img) == 0);
                 snprintf(image_opt, sizeof image_opt, "--image=%s", img);
                 snprintf(digest_opt, sizeof digest_opt, "--image-digest=%s", d_img);
                 r = provision(&err, "--name=demo", image_opt, digest_opt, NULL);
-                CHECK_MSG(r == 0 && is_mounted(mnt), "an ext4 image file is loop mounted");
+                CHECK_MSG(r == 0 && is_mounted(mnt), "a squashfs image file is loop mounted");
                 fd = open(pathf("%s/new-file", mnt), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
                 CHECK_MSG(fd < 0 && errno == EROFS, "the loop mount is read-only");
                 if (fd >= 0)
@@ -498,7 +539,7 @@ static void test_provision(void) {
                 r = provision(&err, "--name=demo", image_opt, digest_opt, NULL);
                 CHECK_MSG(r == -EBADMSG && !exists(agent_dir), "an image file with the wrong digest is refused before mounting");
 
-                CHECK(run(pathf("mke2fs -q -t ext4 -d %s %s/dirty.raw 8M >/dev/null", dirty, base)) == 0);
+                CHECK(run(pathf("mksquashfs %s %s/dirty.raw -quiet -noappend >/dev/null", dirty, base)) == 0);
                 snprintf(image_opt, sizeof image_opt, "--image=%s/dirty.raw", base);
                 r = provision(&err, "--name=demo", image_opt, NULL);
                 CHECK(r == -EPERM);

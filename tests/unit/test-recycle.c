@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Recycle and the configure failure path: a full fake agent state (lease,
- * filter, env file, staged secrets, stacked image mounts, stale temp files)
- * is removed completely, twice in a row; another agent's state is never
- * touched; an unknown mount below the agent's directory is never emptied
+/* Recycle and the configure failure path: a full fake agent state (filter,
+ * agent.state, staged secrets, stacked image mounts, stale temp files) is
+ * removed completely, twice in a row, while the agent's user-namespace
+ * lease stays its own; another agent's state is never touched; an unknown mount below the agent's directory is never emptied
  * and makes recycle fail loudly; a configure that fails half-way (here:
  * no device-mapper, or no seccomp policy built in) leaves no lease, no
  * mount and no loop device. Needs root. */
@@ -16,13 +16,15 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "agent-state.h"
 #include "configure.h"
+#include "fs-util.h"
 #include "log.h"
 #include "runtime.h"
 #include "tap.h"
 
 static char tmp[256];
-static char root[300];
+static char root[300], state[300], lease_dir[400];
 
 /* Whether ROOT/NAME[/SUB] exists. */
 static bool exists(const char *name, const char *sub) {
@@ -65,11 +67,18 @@ static void make_state(const char *name, const char *image_src) {
 
         snprintf(dir, sizeof dir, "%s/%s", root, name);
         CHECK(mkdir(dir, 0700) == 0);
-        snprintf(p, sizeof p, "%s/.userns", root);
-        CHECK(userns_lease_acquire(p, name, USERNS_FIRST_BASE, USERNS_LAST_BASE, &base, &reused) == 0);
-        CHECK(write_file_atomic(dir, "runtime.env", "AGENTCAGE_USERNS=1879048192:65536\n", 35, 0644) == 0);
+        {
+                UsernsPool pool;
+                _cleanup_free_ char *d = NULL;
+                AgentStateInfo info = { .userns_base = 0, .image = (char *) "demo" };
+                CHECK(userns_pool_default(&pool, &d) == 0);
+                pool.check_nss = false;
+                CHECK(userns_lease_acquire(&pool, name, &base, &reused) == 0);
+                info.userns_base = base;
+                CHECK(agent_state_info_write(name, &info) == 0);
+        }
         CHECK(write_file_atomic(dir, "seccomp.bpf", "\0\0\0\0\0\0\0\0", 8, 0444) == 0);
-        snprintf(p, sizeof p, "%s/.#runtime.env.tmp", dir);
+        snprintf(p, sizeof p, "%s/.#agent.state.tmp", dir);
         touch(p, "half", 0600);
 
         snprintf(src, sizeof src, "%s/secret-src", tmp);
@@ -95,32 +104,32 @@ static void make_state(const char *name, const char *image_src) {
 }
 
 static void test_full_state(void) {
-        char image[400], keep[500], lease_dir[400];
-        uint32_t base;
+        char image[400], keep[500];
+        uint32_t base, demo_base;
 
         snprintf(image, sizeof image, "%s/image", tmp);
         CHECK(mkdir(image, 0755) == 0);
         snprintf(keep, sizeof keep, "%s/usr-file", image);
         touch(keep, "image content", 0644);
-        snprintf(lease_dir, sizeof lease_dir, "%s/.userns", root);
-
         make_state("demo", image);
+        CHECK(userns_lease_find(lease_dir, "demo", &demo_base) == 0);
         /* a neighbour that must survive */
         make_state("other", image);
 
-        CHECK(agent_teardown(root, "demo", true) == 0);
+        CHECK(agent_teardown("demo", true) == 0);
         CHECK(!exists("demo", NULL));
-        CHECK(userns_lease_find(lease_dir, "demo", &base) == -ENOENT);
+        CHECK_MSG(userns_lease_find(lease_dir, "demo", &base) == 0 && base == demo_base,
+                  "recycle keeps the agent's range: it is the agent's for good");
         CHECK_MSG(access(keep, F_OK) == 0, "the image behind the root mount is untouched");
-        CHECK(exists("other", "secrets/tok") && exists("other", "runtime.env"));
+        CHECK(exists("other", "secrets/tok") && exists("other", "agent.state"));
         CHECK(exists("other", "tmp"));
         CHECK(userns_lease_find(lease_dir, "other", &base) == 0);
 
-        CHECK_MSG(agent_teardown(root, "demo", true) == 0, "recycling twice succeeds");
+        CHECK_MSG(agent_teardown("demo", true) == 0, "recycling twice succeeds");
 
         /* configure's pre-clean: keeps root mount and lease, drops the rest */
-        CHECK(agent_teardown(root, "other", false) == 0);
-        CHECK(!exists("other", "secrets") && !exists("other", "runtime.env") &&
+        CHECK(agent_teardown("other", false) == 0);
+        CHECK(!exists("other", "secrets") && !exists("other", "agent.state") &&
               !exists("other", "tmp") &&
               !exists("other", "seccomp.bpf") && !exists("other", "workspace"));
         CHECK(exists("other", "root/usr-file"));
@@ -129,10 +138,9 @@ static void test_full_state(void) {
         /* and through the verb, as ExecStopPost= runs it */
         {
                 char *argv[] = { (char *) "recycle", (char *) "--name=other", NULL };
-                CHECK(setenv("AGENTCAGE_RUNTIME_DIR", root, 1) == 0);
                 CHECK(verb_recycle(2, argv) == 0);
                 CHECK(!exists("other", NULL));
-                CHECK(userns_lease_find(lease_dir, "other", &base) == -ENOENT);
+                CHECK(userns_lease_find(lease_dir, "other", &base) == 0);
                 CHECK(verb_recycle(2, argv) == 0);
                 char *argv2[] = { (char *) "recycle", (char *) "--name=never-existed", NULL };
                 CHECK(verb_recycle(2, argv2) == 0);
@@ -168,35 +176,30 @@ static void test_unknown_mount(void) {
         CHECK(mkdir(p, 0700) == 0);
         CHECK(mount(image, p, NULL, MS_BIND, NULL) == 0);
 
-        CHECK_MSG(agent_teardown(root, "stuck", true) < 0, "a mount recycle does not know makes it fail");
+        CHECK_MSG(agent_teardown("stuck", true) < 0, "a mount recycle does not know makes it fail");
         CHECK_MSG(access(keep, F_OK) == 0, "and what is mounted there is not deleted");
         CHECK(umount2(p, 0) == 0);
-        CHECK(agent_teardown(root, "stuck", true) == 0);
+        CHECK(agent_teardown("stuck", true) == 0);
         CHECK(!exists("stuck", NULL));
 }
 
 static void test_failed_configure(void) {
-        char src[400], lease_dir[400], opt[500];
-        uint32_t base;
+        char src[400], opt[500];
         int r;
 
         snprintf(src, sizeof src, "%s/secret-src", tmp);
-        snprintf(lease_dir, sizeof lease_dir, "%s/.userns", root);
         snprintf(opt, sizeof opt, "--secret=tok=%s", src);
-        CHECK(setenv("AGENTCAGE_RUNTIME_DIR", root, 1) == 0);
 
         char *argv[] = { (char *) "configure", (char *) "--name=half", (char *) "--uid=1000",
                          (char *) "--workspace-size=8388608", (char *) "--tmp-size=1048576", opt, NULL };
         r = verb_configure(6, argv);
         if (r >= 0) {
                 /* A machine with device-mapper and the seccomp policy: it worked. */
-                CHECK(exists("half", "runtime.env"));
+                CHECK(exists("half", "seccomp.bpf"));
                 CHECK(exists("half", "secrets/tok"));
         } else {
-                CHECK(userns_lease_find(lease_dir, "half", &base) == -ENOENT);
                 CHECK(!exists("half", "secrets") && !exists("half", "workspace") &&
-                      !exists("half", "tmp") &&
-                      !exists("half", "runtime.env") && !exists("half", "seccomp.bpf"));
+                      !exists("half", "tmp") && !exists("half", "seccomp.bpf"));
                 CHECK(!loop_left("half"));
         }
         {
@@ -204,7 +207,6 @@ static void test_failed_configure(void) {
                 CHECK(verb_recycle(2, rargv) == 0);
         }
         CHECK(!exists("half", NULL));
-        CHECK(userns_lease_find(lease_dir, "half", &base) == -ENOENT);
         CHECK(!loop_left("half"));
 
         /* the workspace alone; without device-mapper it fails after the loop
@@ -279,6 +281,10 @@ int main(void) {
                 return 1;
         snprintf(root, sizeof root, "%s/run", tmp);
         if (mkdir(root, 0755) < 0)
+                return 1;
+        snprintf(state, sizeof state, "%s/state", tmp);
+        snprintf(lease_dir, sizeof lease_dir, "%s/userns", state);
+        if (setenv("AGENTCAGE_RUNTIME_DIR", root, 1) < 0 || setenv("AGENTCAGE_STATE_DIR", state, 1) < 0)
                 return 1;
 
         test_full_state();

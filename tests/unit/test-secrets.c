@@ -166,6 +166,51 @@ static void test_refusals(void) {
         CHECK(symlink(p, q) == 0);
         refuse("a symlink in a directory others can write", q);
 
+        /* The ownership rule, at every level, each refusal by its rule. */
+        {
+                static const struct { const char *what, *rel; } bad[] = {
+                        { "a file its group can write", "group-writable" },
+                        { "a file not owned by root", "not-root" },
+                        { "a file with a second link", "linked" },
+                        { "a file in a directory its group can write", "group-dir/f" },
+                        { "a file in a directory not owned by root", "user-dir/f" },
+                        { "a symlink, even in a safe directory", "safe-link" },
+                };
+                char d[300];
+
+                write_source("group-writable", "x", 1, 0620);
+                write_source("not-root", "x", 1, 0600);
+                path(p, sizeof p, "not-root");
+                CHECK(chown(p, 1000, 0) == 0);
+                write_source("linked", "x", 1, 0600);
+                path(p, sizeof p, "linked");
+                path(q, sizeof q, "linked-2");
+                CHECK(link(p, q) == 0);
+                path(d, sizeof d, "group-dir");
+                CHECK(mkdir(d, 0770) == 0 && chmod(d, 0770) == 0);
+                write_source("group-dir/f", "x", 1, 0600);
+                path(d, sizeof d, "user-dir");
+                CHECK(mkdir(d, 0700) == 0 && chown(d, 1000, 1000) == 0);
+                write_source("user-dir/f", "x", 1, 0600);
+                write_source("safe-target", "x", 1, 0600);
+                path(p, sizeof p, "safe-target");
+                path(q, sizeof q, "safe-link");
+                CHECK(symlink(p, q) == 0);
+                for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                        SecretSpec sp = { (char *) "t", p };
+                        path(p, sizeof p, bad[i].rel);
+                        CHECK_MSG(secrets_stage(stage, &sp, 1, OWNER) == -EPERM && nothing_left(),
+                                  "refused by the ownership rule: %s", bad[i].what);
+                }
+                write_source("group-readable", "x", 1, 0640);
+                path(p, sizeof p, "group-readable");
+                {
+                        SecretSpec sp = { (char *) "t", p };
+                        CHECK_MSG(secrets_stage(stage, &sp, 1, OWNER) == 0, "a root file its group may read is fine");
+                        CHECK(secrets_remove(stage) == 1);
+                }
+        }
+
         /* 1 MiB is fine, one byte more is not */
         buf = calloc(1, SECRET_SIZE_MAX + 1);
         if (!buf)

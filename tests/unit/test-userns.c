@@ -1,116 +1,121 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* User-namespace range leases: distinct ranges for distinct agents, the own
- * lease kept across restarts, the lowest free range reused after a release,
- * a clear error when every range is taken, and no double allocation when
- * many agents start at once. */
+/* User-namespace range leases: one stable range per agent name, kept across
+ * restarts (and, being on disk, reboots), distinct for distinct agents, never
+ * a range systemd-nspawn holds a lock file for or one NSS knows users or
+ * groups in, a clear error when every range is taken or a kept lease now
+ * collides, and no double allocation when many agents start at once. */
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "configure.h"
+#include "fs-util.h"
 #include "log.h"
 #include "tap.h"
 
 static char tmp[] = "/tmp/test-userns-XXXXXX";
-static char leases[256];
+static char leases[256], locks[256];
 
-static int read_lease(uint32_t base, char *buf, size_t size) {
-        char p[300];
-        int fd;
-        ssize_t n;
-
-        snprintf(p, sizeof p, "%s/%08x", leases, base);
-        fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, size - 1);
-        close(fd);
-        if (n < 0)
-                return -EIO;
-        buf[n] = 0;
-        return 0;
+static UsernsPool pool(uint32_t first, uint32_t last, bool nss) {
+        return (UsernsPool) { .lease_dir = leases, .nspawn_lock_dir = locks, .first = first, .last = last, .check_nss = nss };
 }
 
-static void test_basic(void) {
-        uint32_t a = 0, b = 0, a2 = 0, c = 0, f = 0;
+static void test_stable(void) {
+        UsernsPool p = pool(USERNS_FIRST_BASE, USERNS_LAST_BASE, true);
+        uint32_t a = 0, b = 0, a2 = 0, f = 0;
         bool reused = true;
-        char buf[128];
-        struct stat st;
+        _cleanup_free_ char *text = NULL;
+        char path[300];
 
-        CHECK(userns_lease_acquire(leases, "alpha", USERNS_FIRST_BASE, USERNS_LAST_BASE, &a, &reused) == 0);
-        CHECK(a == 0x70000000U);
-        CHECK(!reused);
-        CHECK(stat(leases, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700);
-        CHECK(read_lease(a, buf, sizeof buf) == 0 && streq(buf, "alpha\n"));
-
-        CHECK(userns_lease_acquire(leases, "beta", USERNS_FIRST_BASE, USERNS_LAST_BASE, &b, &reused) == 0);
-        CHECK_MSG(b == 0x70010000U && b != a, "second agent gets the next range (0x%x)", b);
-
-        /* restart: same range, flagged as reused */
-        CHECK(userns_lease_acquire(leases, "alpha", USERNS_FIRST_BASE, USERNS_LAST_BASE, &a2, &reused) == 0);
-        CHECK(a2 == a && reused);
+        CHECK(userns_lease_acquire(&p, "alpha", &a, &reused) == 0 && !reused);
+        CHECK_MSG(a >= USERNS_FIRST_BASE && a <= USERNS_LAST_BASE && a % USERNS_RANGE_SIZE == 0,
+                  "the range 0x%x lies in the container range, aligned", a);
+        snprintf(path, sizeof path, "%s/alpha", leases);
+        CHECK(read_file_bounded(AT_FDCWD, path, 64, &text, NULL) == 0);
+        {
+                char want[16];
+                snprintf(want, sizeof want, "0x%08x\n", a);
+                CHECK_STREQ(text, want);
+        }
+        CHECK(userns_lease_acquire(&p, "beta", &b, &reused) == 0 && !reused);
+        CHECK_MSG(b != a, "a second agent gets another range (0x%x, 0x%x)", a, b);
+        CHECK(userns_lease_acquire(&p, "alpha", &a2, &reused) == 0);
+        CHECK_MSG(reused && a2 == a, "a restart keeps the range");
         CHECK(userns_lease_find(leases, "beta", &f) == 0 && f == b);
         CHECK(userns_lease_find(leases, "gamma", &f) == -ENOENT);
+        CHECK(userns_lease_find(leases, "../x", &f) == -EINVAL);
 
-        /* release frees the range for the next one */
+        /* A lost lease comes back the same: the first slot tried is the name's. */
         CHECK(userns_lease_release(leases, "alpha") == 1);
         CHECK(userns_lease_release(leases, "alpha") == 0);
-        CHECK(read_lease(a, buf, sizeof buf) == -ENOENT);
-        CHECK(userns_lease_acquire(leases, "gamma", USERNS_FIRST_BASE, USERNS_LAST_BASE, &c, &reused) == 0);
-        CHECK(c == 0x70000000U && !reused);
+        CHECK(userns_lease_acquire(&p, "alpha", &a2, &reused) == 0 && !reused);
+        CHECK_MSG(a2 == a, "the lease is derived from the name (0x%x, 0x%x)", a, a2);
 
-        /* a prefix of a name is another name */
-        CHECK(userns_lease_find(leases, "gamm", &f) == -ENOENT);
-        CHECK(userns_lease_find(leases, "gammaa", &f) == -ENOENT);
-
-        /* junk in the directory is ignored, not mistaken for a lease */
+        /* A malformed lease is not silently replaced. */
+        CHECK(write_file_atomic(leases, "broken", "0x7\n", 4, 0600) == 0);
+        CHECK(userns_lease_acquire(&p, "broken", &f, &reused) == -EBADMSG);
+        CHECK(userns_lease_acquire(&p, "bad/name", &f, &reused) == -EINVAL);
         {
-                char p[300];
-                snprintf(p, sizeof p, "%s/not-a-lease", leases);
-                CHECK(close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)) == 0);
-                snprintf(p, sizeof p, "%s/7002000", leases);
-                CHECK(close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)) == 0);
-                CHECK(userns_lease_acquire(leases, "delta", USERNS_FIRST_BASE, USERNS_LAST_BASE, &f, &reused) == 0);
-                CHECK(f == 0x70020000U);
+                UsernsPool q = pool(USERNS_FIRST_BASE + 1, USERNS_LAST_BASE, false);
+                CHECK(userns_lease_acquire(&q, "x", &f, &reused) == -EINVAL);
         }
-
-        CHECK(userns_lease_release(leases, "beta") == 1);
-        CHECK(userns_lease_release(leases, "gamma") == 1);
-        CHECK(userns_lease_release(leases, "delta") == 1);
-        CHECK(userns_lease_acquire(leases, "bad/name", USERNS_FIRST_BASE, USERNS_LAST_BASE, &f, &reused) == -EINVAL);
-        CHECK(userns_lease_acquire(leases, "x", USERNS_FIRST_BASE + 1, USERNS_LAST_BASE, &f, &reused) == -EINVAL);
+        CHECK(userns_lease_release(leases, "broken") == 1 && userns_lease_release(leases, "beta") == 1 &&
+              userns_lease_release(leases, "alpha") == 1);
 }
 
-static void test_limits(void) {
-        uint32_t b = 0;
+static void test_collisions(void) {
+        const uint32_t first = 0x10000000U, last = first + 2 * USERNS_RANGE_SIZE;
+        UsernsPool p = pool(first, last, false);
+        uint32_t b = 0, e1, e2, e3;
         bool reused;
+        char lock[300];
+        int fd;
 
-        /* The real range ends below 0x7FFE0000: higher ids are reserved or
-         * mistaken for negative numbers by tools. */
-        CHECK((uint64_t) USERNS_LAST_BASE + USERNS_RANGE_SIZE - 1 == 0x7FFCFFFFULL);
-        CHECK(USERNS_FIRST_BASE == 0x70000000U);
-
-        /* exhaustion of a three-range window */
-        const uint32_t first = 0x80000000U, last = first + 2 * USERNS_RANGE_SIZE;
-        CHECK(userns_lease_acquire(leases, "e1", first, last, &b, &reused) == 0 && b == first);
-        CHECK(userns_lease_acquire(leases, "e2", first, last, &b, &reused) == 0 && b == first + USERNS_RANGE_SIZE);
-        CHECK(userns_lease_acquire(leases, "e3", first, last, &b, &reused) == 0 && b == last);
-        CHECK(userns_lease_acquire(leases, "e4", first, last, &b, &reused) == -EBUSY);
-        /* the own lease is still found when the window is full */
-        CHECK(userns_lease_acquire(leases, "e2", first, last, &b, &reused) == 0 && reused &&
-              b == first + USERNS_RANGE_SIZE);
+        /* Exhaustion of a three-range window. */
+        CHECK(userns_lease_acquire(&p, "e1", &e1, &reused) == 0);
+        CHECK(userns_lease_acquire(&p, "e2", &e2, &reused) == 0);
+        CHECK(userns_lease_acquire(&p, "e3", &e3, &reused) == 0);
+        CHECK(e1 != e2 && e2 != e3 && e1 != e3);
+        CHECK(userns_lease_acquire(&p, "e4", &b, &reused) == -EBUSY);
+        CHECK(userns_lease_acquire(&p, "e2", &b, &reused) == 0 && reused && b == e2);
         CHECK(userns_lease_release(leases, "e2") == 1);
-        CHECK(userns_lease_acquire(leases, "e4", first, last, &b, &reused) == 0 && b == first + USERNS_RANGE_SIZE);
-        CHECK(userns_lease_release(leases, "e1") == 1 && userns_lease_release(leases, "e3") == 1 &&
-              userns_lease_release(leases, "e4") == 1);
+        CHECK(userns_lease_acquire(&p, "e4", &b, &reused) == 0 && b == e2);
+        CHECK(userns_lease_release(leases, "e4") == 1);
 
-        /* the very last range of the real window can be taken */
-        CHECK(userns_lease_acquire(leases, "last", USERNS_LAST_BASE, USERNS_LAST_BASE, &b, &reused) == 0 &&
-              b == USERNS_LAST_BASE);
-        CHECK(userns_lease_release(leases, "last") == 1);
+        /* A range systemd-nspawn picked is skipped, and a kept lease that now
+         * meets one is refused rather than moved. */
+        snprintf(lock, sizeof lock, "%s/%u", locks, e2);
+        fd = open(lock, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        CHECK(fd >= 0);
+        close(fd);
+        CHECK_MSG(userns_lease_acquire(&p, "e5", &b, &reused) == -EBUSY, "nspawn's lock file keeps the range taken");
+        snprintf(lock, sizeof lock, "%s/%u", locks, e1);
+        fd = open(lock, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        close(fd);
+        CHECK(userns_lease_acquire(&p, "e1", &b, &reused) == -EADDRINUSE);
+        CHECK(unlink(lock) == 0);
+        snprintf(lock, sizeof lock, "%s/%u", locks, e2);
+        CHECK(unlink(lock) == 0);
+        CHECK(userns_lease_release(leases, "e1") == 1 && userns_lease_release(leases, "e3") == 1);
+
+        /* NSS: uid and gid 0 exist, so the range at 0 is never handed out. */
+        {
+                UsernsPool q = pool(0, 0, true), r = pool(0, 0, false);
+                CHECK_MSG(userns_lease_acquire(&q, "root-range", &b, &reused) == -EBUSY,
+                          "a range NSS knows users in is not leased");
+                CHECK(userns_lease_acquire(&r, "root-range", &b, &reused) == 0 && b == 0);
+                CHECK(userns_lease_acquire(&q, "root-range", &b, &reused) == -EADDRINUSE);
+                CHECK(userns_lease_release(leases, "root-range") == 1);
+        }
+
+        /* The documented container range. */
+        CHECK(USERNS_FIRST_BASE == 0x00080000U);
+        CHECK((uint64_t) USERNS_LAST_BASE + USERNS_RANGE_SIZE - 1 == 0x6FFFFFFFULL);
 }
 
 static void test_concurrent(void) {
@@ -122,11 +127,13 @@ static void test_concurrent(void) {
         for (int i = 0; i < N; i++) {
                 pids[i] = fork();
                 if (pids[i] == 0) {
+                        /* A window of exactly N ranges: every one must be used once. */
+                        UsernsPool p = pool(0x20000000U, 0x20000000U + (N - 1) * USERNS_RANGE_SIZE, false);
                         char name[32];
                         uint32_t b;
                         bool reused;
                         snprintf(name, sizeof name, "c%d", i);
-                        _exit(userns_lease_acquire(leases, name, USERNS_FIRST_BASE, USERNS_LAST_BASE, &b, &reused) == 0 ? 0 : 1);
+                        _exit(userns_lease_acquire(&p, name, &b, &reused) == 0 ? 0 : 1);
                 }
         }
         for (int i = 0; i < N; i++) {
@@ -161,10 +168,13 @@ int main(void) {
         log_set_max_level(LOG_CRIT);
         if (!mkdtemp(tmp))
                 return 1;
-        snprintf(leases, sizeof leases, "%s/.userns", tmp);
+        snprintf(leases, sizeof leases, "%s/userns", tmp);
+        snprintf(locks, sizeof locks, "%s/nspawn-uid", tmp);
+        if (mkdir(locks, 0700) < 0)
+                return 1;
 
-        test_basic();
-        test_limits();
+        test_stable();
+        test_collisions();
         test_concurrent();
 
         snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", tmp);

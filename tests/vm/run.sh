@@ -46,6 +46,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=$(cd "$here/../.." && pwd)
 . "$here/host-lib.sh"
+. "$here/ramdump-lib.sh"
 
 keep='' raw='' scripts=() release=${AGENTCAGE_VM_RELEASE:-bookworm}
 while [ $# -gt 0 ]; do
@@ -91,11 +92,12 @@ fi
 
 # --- work folder, always cleaned up, qemu always killed ---------------------
 work=$(mktemp -d /var/tmp/agentcage-vm.XXXXXX)
-qpid='' tailpid=''
+qpid='' tailpid='' rdpid=''
 cleanup() {
         local rc=$?
         [ -n "$qpid" ] && kill -KILL "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
         [ -n "$tailpid" ] && kill "$tailpid" 2>/dev/null
+        [ -n "$rdpid" ] && kill "$rdpid" 2>/dev/null
         if [ -n "$keep" ]; then
                 log "kept $work"
         else
@@ -164,16 +166,19 @@ share() { echo "local,path=$1,mount_tag=agentcage-$2,security_model=none${3:+,$3
 qemu=(qemu-system-x86_64 "${accel[@]}" -smp 2 -m 2G
       -display none -monitor none -serial stdio -no-reboot -snapshot
       -kernel "$img/vmlinuz" -initrd "$img/initrd.img"
-      -append "$(cat "$img/cmdline") systemd.wants=agentcage-testbed.service"
+      -append "$(cat "$img/cmdline") systemd.wants=agentcage-testbed.service init_on_free=1"
       -drive "file=$img/root.img,format=raw,if=virtio"
       -nic user,model=virtio-net-pci
       -virtfs "$(share "$srcdir" src readonly=on)"
       -virtfs "$(share "$work/staging" staging readonly=on)"
       -virtfs "$(share "$work/results" results)")
+mapfile -t -O "${#qemu[@]}" qemu < <(ramdump_qemu_args "$work")
 log "booting $release ($(wc -l <"$work/results/request") scripts, timeout ${timeout}s, image $(basename "$img"))"
 t_boot=$(date +%s)
 "${qemu[@]}" </dev/null >"$work/console.log" 2>"$work/qemu.err" &
 qpid=$!
+ramdump_serve "$work" &
+rdpid=$!
 if [ -n "${AGENTCAGE_VM_VERBOSE:-}" ]; then
         tail -n +1 -f "$work/console.log" >&2 &
         tailpid=$!

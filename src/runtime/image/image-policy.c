@@ -3,7 +3,8 @@
  * its libraries, nothing an attacker who takes over the agent could use to
  * widen the foothold: no shell to script with, no network tools, no package
  * manager to pull more in, no compiler or interpreter to build more, nothing
- * setuid/setgid or carrying file capabilities, no device nodes. The image is
+ * setuid/setgid or carrying file capabilities, no device nodes, no hard
+ * links to files outside the tree. The image is
  * mounted nosuid,nodev and the agent runs with no-new-privileges and an empty
  * bounding set, so most of this is defence in depth; the point of refusing
  * such an image outright is that it was built wrongly and whoever built it
@@ -135,10 +136,61 @@ static int has_file_caps(int dir_fd, const char *name) {
         return negative_errno();
 }
 
+/* A file with more than one link, as met in the walk. */
+typedef struct LinkedInode {
+        dev_t dev;
+        ino_t ino;
+        nlink_t nlink, seen;
+        char *path; /* the first name met */
+} LinkedInode;
+
 typedef struct PolicyWalk {
         ImagePolicyReport *report;
         ImagePolicyFlags flags;
+        LinkedInode *linked;
+        size_t n_linked;
 } PolicyWalk;
+
+static void policy_walk_done(PolicyWalk *w) {
+        for (size_t i = 0; i < w->n_linked; i++)
+                free(w->linked[i].path);
+        free(w->linked);
+}
+
+/* Counts the names of every multiply linked file; the check comes after the
+ * walk (link_violations). */
+static int note_link(PolicyWalk *w, const TreeEntry *e) {
+        LinkedInode *n;
+
+        for (size_t i = 0; i < w->n_linked; i++)
+                if (w->linked[i].dev == e->st->st_dev && w->linked[i].ino == e->st->st_ino) {
+                        w->linked[i].seen++;
+                        return 0;
+                }
+        n = reallocarray(w->linked, w->n_linked + 1, sizeof(LinkedInode));
+        if (!n)
+                return -ENOMEM;
+        w->linked = n;
+        n[w->n_linked] = (LinkedInode) { e->st->st_dev, e->st->st_ino, e->st->st_nlink, 1, strdup(e->path) };
+        if (!n[w->n_linked].path)
+                return -ENOMEM;
+        w->n_linked++;
+        return 0;
+}
+
+/* A file with more links than names in the tree is also reachable from
+ * outside it: whoever holds the other name can change what was checked (a
+ * bind-mounted tree shares its inodes), or it is a host file pulled in. */
+static int link_violations(PolicyWalk *w) {
+        for (size_t i = 0; i < w->n_linked; i++)
+                if (w->linked[i].seen < w->linked[i].nlink) {
+                        int k = report_add(w->report, w->linked[i].path,
+                                           "a hard link to a file outside the image");
+                        if (k < 0)
+                                return k;
+                }
+        return 0;
+}
 
 /* Whether a non-root user could change what ST describes (its content, or
  * for a directory which names it holds). NULL if not, else why. */
@@ -207,15 +259,19 @@ static int policy_visit(const TreeEntry *e, void *userdata) {
                         return k;
         }
 
+        if (!S_ISDIR(m) && e->st->st_nlink > 1)
+                return note_link(w, e);
         return 0;
 }
 
 int image_policy_scan(int root_fd, ImagePolicyFlags flags, ImagePolicyReport *ret) {
         _cleanup_(image_policy_report_done) ImagePolicyReport r = {};
-        PolicyWalk w = { .report = &r, .flags = flags };
+        _cleanup_(policy_walk_done) PolicyWalk w = { .report = &r, .flags = flags };
         int k;
 
         k = tree_walk(root_fd, policy_visit, &w);
+        if (k >= 0)
+                k = link_violations(&w);
         if (k < 0)
                 return k;
 

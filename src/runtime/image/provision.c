@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* agent-runtime provision --name=NAME --image=IMAGE [--image-digest=sha256:HEX]
- *
- * The first step of an agent's start (docs/DESIGN.md, "The runtime
- * contract"): find the image, mount it read-only at /run/agentcage/NAME/root,
- * check it against the approved-image policy and the digest pin. Runs as
- * root in the host's mount namespace ('+' in ExecStartPre=), so the mount is
- * the one systemd-nspawn later uses as the container's root.
+/* Provision, the first step of an agent's start (docs/DESIGN.md, "The
+ * runtime contract"): find the image, mount it read-only at
+ * /run/agentcage/NAME/root, check it against the approved-image policy and
+ * the digest pin. Runs inside "agent-runtime start", in the unit's mount
+ * namespace, where systemd-nspawn then uses the mount as the container's root.
  *
  * IMAGE is either
  *   - an absolute path: a directory tree, or a regular file holding a
- *     squashfs, erofs or ext4 file system; or
+ *     squashfs or erofs file system (read-only formats: the kernel's ext4
+ *     parser is not put in reach of whoever made an image); or
  *   - a bare name, looked up in /var/lib/agents/images and then in
  *     /var/lib/machines, in each as NAME (a directory), NAME.raw and
  *     NAME.squashfs (image files); the first that exists wins.
@@ -25,12 +24,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <libmount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,7 +35,10 @@
 #include "agent-limits.h"
 #include "log.h"
 #include "macro.h"
+#include "agent-state.h"
+#include "configure.h"
 #include "oci.h"
+#include "parse-value.h"
 #include "runtime.h"
 
 
@@ -48,126 +47,6 @@ typedef enum ImageKind {
         IMAGE_FILE,
         _IMAGE_KIND_INVALID = -EINVAL,
 } ImageKind;
-
-typedef struct ProvisionArgs {
-        const char *name;
-        const char *image;
-        char digest[IMAGE_DIGEST_STRING_MAX];
-        bool have_digest;
-} ProvisionArgs;
-
-static void mnt_free_contextp(struct libmnt_context **c) {
-        mnt_free_context(*c);
-}
-#define _cleanup_mnt_context_ _cleanup_(mnt_free_contextp)
-
-/* [a-z0-9][a-z0-9-]{0,62}, not ending in '-': the name becomes a unit
- * instance, a machine name, a directory and part of a dm-crypt mapping name,
- * and must mean the same thing in all of them. */
-static bool provision_name_is_valid(const char *s) {
-        size_t n = strlen(s);
-
-        if (n == 0 || n > 63 || s[n - 1] == '-')
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-                bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-                if (!alnum && !(i > 0 && c == '-'))
-                        return false;
-        }
-        return true;
-}
-
-/* A bare image name: a file name, no path, nothing hidden or option-like. */
-static bool image_name_is_valid(const char *s) {
-        size_t n = strlen(s);
-
-        if (n == 0 || n > IMAGE_NAME_MAX || s[0] == '.' || s[0] == '-')
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '_' || c == '.'))
-                        return false;
-        }
-        return true;
-}
-
-static const char *state_root(void) {
-        const char *e = getenv("AGENTCAGE_RUNTIME_DIR");
-
-        /* Only a test moves this; anything but a plain absolute path is a
-         * mistake we must not mount things under. */
-        if (!e || e[0] != '/' || strstr(e, "/../") || strlen(e) > 512)
-                return AGENT_RUNTIME_ROOT_DEFAULT;
-        return e;
-}
-
-static int parse_argv(int argc, char *argv[], ProvisionArgs *a) {
-        enum { ARG_NAME = 0x100, ARG_IMAGE, ARG_IMAGE_DIGEST };
-        static const struct option options[] = {
-                { "help",         no_argument,       NULL, 'h'              },
-                { "name",         required_argument, NULL, ARG_NAME         },
-                { "image",        required_argument, NULL, ARG_IMAGE        },
-                { "image-digest", required_argument, NULL, ARG_IMAGE_DIGEST },
-                {}
-        };
-        int c;
-
-        /* Callers (and the tests) may run several verbs in one process. */
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-
-                case 'h':
-                        printf("agent-runtime provision --name=NAME --image=IMAGE [--image-digest=sha256:HEX]\n\n"
-                               "Mounts IMAGE read-only at %s/NAME/root after checking it against\n"
-                               "the approved-image policy and, if given, the digest pin.\n",
-                               AGENT_RUNTIME_ROOT_DEFAULT);
-                        return 0;
-
-                case ARG_NAME:
-                        if (a->name)
-                                return log_error_errno(-EINVAL, "--name= given twice.");
-                        if (!provision_name_is_valid(optarg))
-                                return log_error_errno(-EINVAL, "Invalid agent name '%s': expected [a-z0-9] then up to 62 of [a-z0-9-], not ending in '-'.", optarg);
-                        a->name = optarg;
-                        break;
-
-                case ARG_IMAGE:
-                        if (a->image)
-                                return log_error_errno(-EINVAL, "--image= given twice.");
-                        if (optarg[0] == '\0')
-                                return log_error_errno(-EINVAL, "--image= must not be empty.");
-                        a->image = optarg;
-                        break;
-
-                case ARG_IMAGE_DIGEST:
-                        if (a->have_digest)
-                                return log_error_errno(-EINVAL, "--image-digest= given twice.");
-                        if (image_digest_parse(optarg, a->digest) < 0)
-                                return log_error_errno(-EINVAL, "Invalid --image-digest=%s: expected sha256: and 64 hex digits.", optarg);
-                        a->have_digest = true;
-                        break;
-
-                case '?':
-                        if (optopt != 0)
-                                return log_error_errno(-EINVAL, "Option -%c is unknown or lacks its argument.", optopt);
-                        return log_error_errno(-EINVAL, "Unknown option or missing argument: %s", argv[optind - 1]);
-
-                default:
-                        return log_error_errno(-EINVAL, "Unexpected option code %d.", c);
-                }
-
-        if (optind < argc)
-                return log_error_errno(-EINVAL, "Unexpected argument '%s'.", argv[optind]);
-        if (!a->name)
-                return log_error_errno(-EINVAL, "--name= is required.");
-        if (!a->image)
-                return log_error_errno(-EINVAL, "--image= is required.");
-        return 1;
-}
 
 /* Checks what PATH is. Returns 0 and the kind, -ENOENT, or -EMEDIUMTYPE for
  * anything that is neither a directory nor a regular file. */
@@ -272,108 +151,41 @@ static int image_resolve(const char *image, char **ret_path, ImageKind *ret_kind
         return log_error_errno(-ENOENT, "Image '%s' not found. Looked for:%s", image, strempty(looked));
 }
 
-/* 1 if PATH is the root of a mount, 0 if not, -errno. */
-static int is_mount_point(const char *path) {
-        struct statx sx = {};
+/* What an image file holds, from its superblock: only read-only formats are
+ * mounted. Returns 0 and the fstype, or -EMEDIUMTYPE and what it is. */
+static int image_file_fstype(int fd, const char **ret, const char **ret_what) {
+        unsigned char sb[2048] = {};
+        ssize_t n = pread(fd, sb, sizeof sb, 0);
 
-        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &sx) < 0)
+        if (n < 0)
                 return negative_errno();
-        if (!(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
-                return -EOPNOTSUPP;
-        return !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+        if (n >= 4 && memcmp(sb, "hsqs", 4) == 0) {
+                *ret = "squashfs";
+                return 0;
+        }
+        if (n >= 1028 && sb[1024] == 0xe2 && sb[1025] == 0xe1 && sb[1026] == 0xf5 && sb[1027] == 0xe0) {
+                *ret = "erofs";
+                return 0;
+        }
+        *ret_what = n >= 1082 && sb[1080] == 0x53 && sb[1081] == 0xef ? "an ext2/3/4 file system" :
+                    "not a squashfs or erofs file system";
+        return -EMEDIUMTYPE;
 }
 
-/* Turns libmount's way of failing into one -errno and a message. */
-static int mnt_context_error(struct libmnt_context *cxt, int r, char *buf, size_t size) {
-        int e = 0;
-
-        if (mnt_context_syscall_called(cxt))
-                e = mnt_context_get_syscall_errno(cxt);
-        (void) mnt_context_get_excode(cxt, r, buf, size);
-        if (e > 0)
-                return -e;
-        if (r < 0)
-                return r;
-        return r > 0 ? -r : -EIO;
-}
-
-static int umount_all(const char *target) {
+static int mount_image(const char *source, const char *fstype, const char *target) {
+        char msg[512];
         int r;
 
-        /* Stacked mounts (a restart after an unclean stop) come off one by
-         * one; bounded so a strange state cannot loop forever. */
-        for (unsigned i = 0; i < 16; i++) {
-                _cleanup_mnt_context_ struct libmnt_context *cxt = NULL;
-                char msg[512] = "";
-
-                r = is_mount_point(target);
-                if (r == -ENOENT || r == 0)
-                        return 0;
-                if (r < 0)
-                        return log_error_errno(r, "Failed to check whether %s is a mount point: %m", target);
-
-                cxt = mnt_new_context();
-                if (!cxt)
-                        return log_oom();
-                (void) mnt_context_disable_helpers(cxt, 1);
-                (void) mnt_context_disable_mtab(cxt, 1);
-                r = mnt_context_set_target(cxt, target);
-                if (r >= 0)
-                        r = mnt_context_umount(cxt);
-                if (r != 0) {
-                        r = mnt_context_error(cxt, r, msg, sizeof msg);
-                        if (r != -EBUSY)
-                                return log_error_errno(r, "Failed to unmount %s: %s", target, msg);
-                        /* Something still holds the old root: take it out of
-                         * the tree; the kernel frees it with its last user. */
-                        log_warning("%s is busy, detaching it lazily.", target);
-                        if (umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
-                                return log_error_errno(negative_errno(), "Failed to detach %s: %m", target);
-                }
-                log_debug("Unmounted %s.", target);
-        }
-        return log_error_errno(-ELOOP, "Too many mounts stacked on %s.", target);
-}
-
-static int mount_image(const char *source, ImageKind kind, const char *target) {
-        _cleanup_mnt_context_ struct libmnt_context *cxt = NULL;
-        char msg[512] = "";
-        int r;
-
-        cxt = mnt_new_context();
-        if (!cxt)
-                return log_oom();
-
-        /* No /sbin/mount.* helpers, no fstab, no utab: exactly this mount. */
-        (void) mnt_context_disable_helpers(cxt, 1);
-        (void) mnt_context_disable_mtab(cxt, 1);
-        (void) mnt_context_set_optsmode(cxt, MNT_OMODE_NOTAB);
-
-        r = mnt_context_set_source(cxt, source);
-        if (r >= 0)
-                r = mnt_context_set_target(cxt, target);
-        if (r >= 0) {
-                if (kind == IMAGE_TREE)
-                        /* libmount turns "bind,ro" into the bind mount plus
-                         * the read-only remount the kernel needs for it. */
-                        r = mnt_context_set_options(cxt, "bind,ro,nosuid,nodev,private");
-                else {
-                        r = mnt_context_set_options(cxt, "loop,ro,nosuid,nodev,private");
-                        /* Only file systems meant for images; the kernel is
-                         * not asked to parse anything else from a file. */
-                        if (r >= 0)
-                                r = mnt_context_set_fstype(cxt, "squashfs,erofs,ext4");
-                }
-        }
+        /* libmount turns "bind,ro" into the bind mount plus the read-only
+         * remount the kernel needs for it. A tree is not bound recursively:
+         * whatever is mounted below it on the host stays out. */
+        if (!fstype)
+                r = mount_libmount(source, target, NULL, "bind,ro,nosuid,nodev,private", msg, sizeof msg);
+        else
+                r = mount_libmount(source, target, fstype, "loop,ro,nosuid,nodev,private", msg, sizeof msg);
         if (r < 0)
-                return log_error_errno(r, "Failed to prepare the mount of %s: %m", source);
-
-        r = mnt_context_mount(cxt);
-        if (r != 0 || mnt_context_get_status(cxt) != 1) {
-                r = mnt_context_error(cxt, r, msg, sizeof msg);
                 return log_error_errno(r, "Failed to mount image %s at %s: %s", source, target,
                                        *msg ? msg : "unknown error");
-        }
         return 0;
 }
 
@@ -394,62 +206,93 @@ static int check_digest(const char *image, const char *want, const char *got) {
                                image, want, got);
 }
 
-int verb_provision(int argc, char *argv[]) {
-        ProvisionArgs a = {};
-        _cleanup_free_ char *image = NULL, *agent_dir = NULL, *mnt = NULL;
-        _cleanup_close_ int root_fd = -EBADF;
-        _cleanup_(image_policy_report_done) ImagePolicyReport rep = {};
+/* Checks the image file or tree at IMAGE before anything is mounted: who
+ * can change it, what format it is, and for a file the digest pin. */
+static int check_before_mount(const RuntimeConfig *c, const char *image, ImageKind kind, const char **ret_fstype) {
+        _cleanup_free_ char *bad = NULL;
+        _cleanup_close_ int fd = -EBADF;
         char got[IMAGE_DIGEST_STRING_MAX];
-        const char *root;
-        ImageKind kind = _IMAGE_KIND_INVALID;
-        bool mounted = false;
+        const char *why = NULL;
         int r;
-
-        r = parse_argv(argc, argv, &a);
-        if (r <= 0)
-                return r;
-
-        r = image_resolve(a.image, &image, &kind);
-        if (r < 0)
-                return r;
 
         /* Checking an image is worth nothing if someone else can change it
          * afterwards: a bind mount shares its inodes with the source, and a
          * loop device reads the file as it is now. Only root may be able to
          * change the image or rename anything on the way to it. */
-        {
-                _cleanup_free_ char *bad = NULL;
-                const char *why = NULL;
+        r = image_path_check_root_owned(image, &bad, &why);
+        if (r == -EPERM)
+                return log_error_errno(r, "Refusing image %s: %s is %s.", image, bad, why);
+        if (r < 0)
+                return log_error_errno(r, "Failed to check who can change %s: %m", image);
+        *ret_fstype = NULL;
+        if (kind == IMAGE_TREE)
+                return 0;
 
-                r = image_path_check_root_owned(image, &bad, &why);
-                if (r == -EPERM)
-                        return log_error_errno(r, "Refusing image %s: %s is %s.", image, bad, why);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to check who can change %s: %m", image);
-        }
-
+        fd = open(image, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "Failed to open image %s: %m", image);
+        r = image_file_fstype(fd, ret_fstype, &why);
+        if (r == -EMEDIUMTYPE)
+                return log_error_errno(r, "Refusing image %s: it is %s; image files must be squashfs or erofs "
+                                       "(read-only formats), or use a directory tree.", image, why);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read image %s: %m", image);
         /* An image file is checked before anything is made: a wrong file
          * then costs nothing to refuse. */
-        if (kind == IMAGE_FILE && a.have_digest) {
-                _cleanup_close_ int fd = open(image, O_RDONLY | O_NOCTTY | O_CLOEXEC);
-                if (fd < 0)
-                        return log_error_errno(negative_errno(), "Failed to open image %s: %m", image);
-                r = image_digest_file_fd(fd, got);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to compute the digest of %s: %m", image);
-                r = check_digest(image, a.digest, got);
-                if (r < 0)
-                        return r;
-        }
-
-        root = state_root();
-        if (asprintf(&agent_dir, "%s/%s", root, a.name) < 0 ||
-            asprintf(&mnt, "%s/%s/root", root, a.name) < 0)
-                return log_oom();
-
-        r = mkdir_no_symlink(root, 0700);
+        if (!*c->image_digest)
+                return 0;
+        r = image_digest_file_fd(fd, got);
         if (r < 0)
-                return log_error_errno(r, "Failed to create %s: %m", root);
+                return log_error_errno(r, "Failed to compute the digest of %s: %m", image);
+        return check_digest(image, c->image_digest, got);
+}
+
+/* Checks what is mounted at MNT: the policy, and for a tree the digest pin.
+ * From here on everything is read from the mount, which is what the
+ * container will see, and which nobody can change under us. */
+static int check_mounted(const RuntimeConfig *c, const char *image, ImageKind kind, const char *mnt) {
+        _cleanup_(image_policy_report_done) ImagePolicyReport rep = {};
+        _cleanup_close_ int root_fd = -EBADF;
+        char got[IMAGE_DIGEST_STRING_MAX];
+        int r;
+
+        root_fd = open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (root_fd < 0)
+                return log_error_errno(negative_errno(), "Failed to open %s: %m", mnt);
+        /* Inside an image file ownership is just data: the loop mount is
+         * read-only and the file itself was checked before. */
+        r = image_policy_scan(root_fd, kind == IMAGE_TREE ? IMAGE_POLICY_ROOT_OWNED : 0, &rep);
+        if (r < 0)
+                return log_error_errno(r, "Failed to scan image %s: %m", image);
+        if (rep.n_violations > 0)
+                return log_policy_report(image, &rep);
+        if (kind != IMAGE_TREE || !*c->image_digest)
+                return 0;
+        r = image_digest_tree_fd(root_fd, got);
+        if (r < 0)
+                return log_error_errno(r, "Failed to compute the digest of %s: %m", image);
+        return check_digest(image, c->image_digest, got);
+}
+
+int runtime_provision(const RuntimeConfig *c) {
+        _cleanup_free_ char *image = NULL, *agent_dir = NULL, *mnt = NULL;
+        const char *fstype = NULL;
+        ImageKind kind = _IMAGE_KIND_INVALID;
+        int r;
+
+        r = image_resolve(c->image, &image, &kind);
+        if (r < 0)
+                return r;
+        r = check_before_mount(c, image, kind, &fstype);
+        if (r < 0)
+                return r;
+
+        if (agent_state_path(c->name, NULL, &agent_dir) < 0 ||
+            agent_state_path(c->name, AGENT_STATE_ROOT_DIR, &mnt) < 0)
+                return log_oom();
+        r = mkdir_no_symlink(agent_state_root(), 0700);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s: %m", agent_state_root());
         r = mkdir_no_symlink(agent_dir, 0700);
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", agent_dir);
@@ -459,59 +302,35 @@ int verb_provision(int argc, char *argv[]) {
                 goto fail;
         }
 
-        r = umount_all(mnt);
+        r = umount_recursive(mnt, "previous agent image");
+        if (r >= 0)
+                r = mount_image(image, fstype, mnt);
         if (r < 0)
                 goto fail;
-
-        r = mount_image(image, kind, mnt);
-        if (r < 0)
-                goto fail;
-        mounted = true;
-
-        /* From here on everything is read from the mount, which is what the
-         * container will see, and which nobody can change under us. */
-        root_fd = open(mnt, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (root_fd < 0) {
-                r = log_error_errno(negative_errno(), "Failed to open %s: %m", mnt);
-                goto fail;
-        }
-
-        /* Inside an image file ownership is just data: the loop mount is
-         * read-only and the file itself was checked above. */
-        r = image_policy_scan(root_fd, kind == IMAGE_TREE ? IMAGE_POLICY_ROOT_OWNED : 0, &rep);
+        r = check_mounted(c, image, kind, mnt);
         if (r < 0) {
-                log_error_errno(r, "Failed to scan image %s: %m", image);
+                (void) umount_recursive(mnt, "refused agent image");
                 goto fail;
         }
-        if (rep.n_violations > 0) {
-                r = log_policy_report(image, &rep);
-                goto fail;
-        }
-
-        if (kind == IMAGE_TREE && a.have_digest) {
-                r = image_digest_tree_fd(root_fd, got);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to compute the digest of %s: %m", image);
-                        goto fail;
-                }
-                r = check_digest(image, a.digest, got);
-                if (r < 0)
-                        goto fail;
-        }
-
-        log_info("Provisioned %s from %s%s%s.", mnt, image,
-                 a.have_digest ? ", digest " : "", a.have_digest ? a.digest : "");
+        log_info("Provisioned %s from %s%s%s.", mnt, image, *c->image_digest ? ", digest " : "", c->image_digest);
         return 0;
 
 fail:
-        closep(&root_fd); /* before unmounting: an open fd keeps it busy */
-        root_fd = -EBADF;
-        if (mounted)
-                (void) umount_all(mnt);
         /* Only what is empty goes; a leftover from an earlier run that holds
          * something is recycle's business. */
         if (rmdir(mnt) < 0 && errno != ENOENT)
                 log_warning("Failed to remove %s, ignoring: %m", mnt);
         (void) rmdir(agent_dir);
         return r;
+}
+
+/* agent-runtime provision: the same step on its own, for debugging. */
+int verb_provision(int argc, char *argv[]) {
+        _cleanup_(runtime_config_done) RuntimeConfig c = {};
+        int r;
+
+        r = runtime_config_parse_argv(RUNTIME_VERB_PROVISION, argc, argv, &c);
+        if (r <= 0)
+                return r;
+        return runtime_provision(&c);
 }

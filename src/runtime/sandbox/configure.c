@@ -1,18 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* agent-runtime configure: the second ExecStartPre= of agent@NAME.service.
- * Allocates the agent's user-namespace range, compiles its seccomp filter,
- * stages its secrets and sets up its encrypted volatile workspace, all under
- * $RUNTIME/NAME/ (docs/DESIGN.md, "The runtime contract").
- *
- * The options come from a unit file, which the generator wrote from a
- * validated definition; they are validated again here because an admin can
- * edit or override the unit, and this program runs as root outside any
- * sandbox. Every start provisions afresh: leftovers of a previous run are
- * torn down first, and a failure undoes everything this run made. */
+/* Configure, the second step of an agent's start: leases the agent's
+ * user-namespace range, compiles its seccomp filter, stages its secrets, sets
+ * up its /tmp and its encrypted volatile workspace under the state directory
+ * (agent-state.h), and hands the shared state directory to the agent's uid
+ * (docs/DESIGN.md, "The runtime contract"). Every start configures afresh:
+ * leftovers of a previous run are torn down first, and a failure undoes
+ * everything this run made. */
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,246 +17,15 @@
 #include <unistd.h>
 
 #include "configure.h"
+#include "agent-state.h"
 #include "fs-util.h"
 #include "log.h"
 #include "policy.h"
 #include "runtime.h"
 
-#define SHARED_STATE_PREFIX "/var/lib/agents/"
-
-void configure_args_done(ConfigureArgs *a) {
-        if (!a)
-                return;
-        free(a->name);
-        for (size_t i = 0; i < a->n_syscalls; i++)
-                free(a->syscalls[i]);
-        free(a->syscalls);
-        for (size_t i = 0; i < a->n_secrets; i++) {
-                free(a->secrets[i].name);
-                free(a->secrets[i].source);
-        }
-        free(a->secrets);
-        free(a->shared_state);
-        *a = (ConfigureArgs) {};
-}
-
-/* Decimal digits only: no sign, no blanks, no "0x", no leading zeros (a unit
- * file says what it means, and "010" may be meant as octal). */
-static int parse_decimal(const char *s, uint64_t max, uint64_t *ret) {
-        uint64_t v = 0;
-
-        if (!s || !*s || strlen(s) > 20)
-                return -EINVAL;
-        if (s[0] == '0' && s[1] != 0)
-                return -EINVAL;
-        for (const char *p = s; *p; p++) {
-                if (*p < '0' || *p > '9')
-                        return -EINVAL;
-                if (v > (UINT64_MAX - (uint64_t) (*p - '0')) / 10)
-                        return -ERANGE;
-                v = v * 10 + (uint64_t) (*p - '0');
-        }
-        if (v > max)
-                return -ERANGE;
-        *ret = v;
-        return 0;
-}
-
-static bool syscall_name_is_plain(const char *s) {
-        size_t n = strlen(s);
-
-        if (n == 0 || n > 64)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-                        return false;
-        return true;
-}
-
-static int parse_syscalls(const char *value, ConfigureArgs *a) {
-        _cleanup_free_ char *copy = strdup(value);
-        char *state = NULL, *tok;
-
-        if (!copy)
-                return log_oom();
-        if (!*value || value[0] == ',' || value[strlen(value) - 1] == ',' || strstr(value, ",,"))
-                return log_error_errno(-EINVAL, "--syscalls=%s: empty system call name.", value);
-
-        for (tok = strtok_r(copy, ",", &state); tok; tok = strtok_r(NULL, ",", &state)) {
-                char **n;
-
-                if (!syscall_name_is_plain(tok))
-                        return log_error_errno(-EINVAL, "--syscalls=: '%s' is not a system call name.", tok);
-                for (size_t i = 0; i < a->n_syscalls; i++)
-                        if (streq(a->syscalls[i], tok))
-                                return log_error_errno(-EINVAL, "--syscalls=: '%s' listed twice.", tok);
-                if (a->n_syscalls >= EXTRA_SYSCALLS_MAX)
-                        return log_error_errno(-E2BIG, "--syscalls=: more than %d names.", EXTRA_SYSCALLS_MAX);
-                n = realloc(a->syscalls, sizeof(char *) * (a->n_syscalls + 1));
-                if (!n)
-                        return log_oom();
-                a->syscalls = n;
-                a->syscalls[a->n_syscalls] = strdup(tok);
-                if (!a->syscalls[a->n_syscalls])
-                        return log_oom();
-                a->n_syscalls++;
-        }
-        return 0;
-}
-
-static int parse_secret(const char *value, ConfigureArgs *a) {
-        const char *eq = strchr(value, '=');
-        _cleanup_free_ char *name = NULL, *source = NULL;
-        SecretSpec *n;
-
-        if (!eq)
-                return log_error_errno(-EINVAL, "--secret=%s: expected SECRET=SOURCE.", value);
-        name = strndup(value, (size_t) (eq - value));
-        source = strdup(eq + 1);
-        if (!name || !source)
-                return log_oom();
-        if (!secret_name_is_valid(name))
-                return log_error_errno(-EINVAL, "--secret=: invalid secret name '%s' "
-                                       "(letters, digits, '_', '-', '.', at most %d, not starting with '.' or '-').",
-                                       name, SECRET_NAME_MAX);
-        if (strncmp(source, "cred:", 5) == 0) {
-                if (!credential_id_is_valid(source + 5))
-                        return log_error_errno(-EINVAL, "--secret=%s: invalid credential name '%s'.", name, source + 5);
-        } else if (source[0] != '/' || strlen(source) > 4095)
-                return log_error_errno(-EINVAL, "--secret=%s: source '%s' is neither an absolute path nor cred:ID.",
-                                       name, source);
-        for (size_t i = 0; i < a->n_secrets; i++)
-                if (streq(a->secrets[i].name, name))
-                        return log_error_errno(-EINVAL, "--secret=: secret '%s' given twice.", name);
-        if (a->n_secrets >= SECRETS_MAX)
-                return log_error_errno(-E2BIG, "--secret=: more than %d secrets.", SECRETS_MAX);
-
-        n = realloc(a->secrets, sizeof(SecretSpec) * (a->n_secrets + 1));
-        if (!n)
-                return log_oom();
-        a->secrets = n;
-        a->secrets[a->n_secrets++] = (SecretSpec) { TAKE_PTR(name), TAKE_PTR(source) };
-        return 0;
-}
-
-/* A normalised absolute path (the definition rule) strictly below
- * /var/lib/agents/. */
-static bool shared_state_path_is_valid(const char *p) {
-        return path_is_normalized_absolute(p) && strncmp(p, SHARED_STATE_PREFIX, strlen(SHARED_STATE_PREFIX)) == 0 &&
-               strlen(p) > strlen(SHARED_STATE_PREFIX);
-}
-
-int configure_parse_argv(int argc, char *argv[], ConfigureArgs *a) {
-        enum { ARG_NAME = 0x100, ARG_UID, ARG_WORKSPACE_SIZE, ARG_TMP_SIZE, ARG_SYSCALLS, ARG_SECRET, ARG_SHARED_STATE };
-        static const struct option options[] = {
-                { "help",           no_argument,       NULL, 'h'                },
-                { "name",           required_argument, NULL, ARG_NAME           },
-                { "uid",            required_argument, NULL, ARG_UID            },
-                { "workspace-size", required_argument, NULL, ARG_WORKSPACE_SIZE },
-                { "tmp-size",       required_argument, NULL, ARG_TMP_SIZE       },
-                { "syscalls",       required_argument, NULL, ARG_SYSCALLS       },
-                { "secret",         required_argument, NULL, ARG_SECRET         },
-                { "shared-state",   required_argument, NULL, ARG_SHARED_STATE   },
-                {}
-        };
-        bool have_uid = false, have_size = false, have_tmp = false, have_syscalls = false;
-        uint64_t v;
-        int c, r;
-
-        *a = (ConfigureArgs) {};
-        optind = 0; /* full reset of getopt, the tests parse many times */
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
-                switch (c) {
-                case 'h':
-                        printf("agent-runtime configure --name=NAME --uid=UID --workspace-size=BYTES\n"
-                               "        [--tmp-size=BYTES] [--syscalls=NAME,…] [--secret=SECRET=SOURCE]… [--shared-state=DIR]\n\n"
-                               "Set up the user namespace range, seccomp filter, secrets and encrypted\n"
-                               "workspace of agent NAME under $AGENTCAGE_RUNTIME_DIR (default /run/agents).\n");
-                        return 0;
-                case ARG_NAME:
-                        if (a->name)
-                                return log_error_errno(-EINVAL, "--name= given twice.");
-                        if (!agent_name_is_valid(optarg))
-                                return log_error_errno(-EINVAL, "Invalid agent name '%s'.", optarg);
-                        a->name = strdup(optarg);
-                        if (!a->name)
-                                return log_oom();
-                        break;
-                case ARG_UID:
-                        if (have_uid)
-                                return log_error_errno(-EINVAL, "--uid= given twice.");
-                        /* 0 would make the agent root of its namespace (owner of
-                         * the whole range); 65535 is the 16-bit "no uid". */
-                        r = parse_decimal(optarg, 65534, &v);
-                        if (r < 0 || v == 0)
-                                return log_error_errno(-EINVAL, "--uid=%s: expected a uid from 1 to 65534.", optarg);
-                        a->uid = (uid_t) v;
-                        have_uid = true;
-                        break;
-                case ARG_WORKSPACE_SIZE:
-                        if (have_size)
-                                return log_error_errno(-EINVAL, "--workspace-size= given twice.");
-                        r = parse_decimal(optarg, UINT64_MAX, &v);
-                        if (r < 0 || v < WORKSPACE_SIZE_MIN || v > WORKSPACE_SIZE_MAX)
-                                return log_error_errno(-EINVAL, "--workspace-size=%s: expected a number of bytes from %llu to %llu.",
-                                                       optarg, (unsigned long long) WORKSPACE_SIZE_MIN,
-                                                       (unsigned long long) WORKSPACE_SIZE_MAX);
-                        if (v % WORKSPACE_SECTOR_SIZE != 0)
-                                return log_error_errno(-EINVAL, "--workspace-size=%s: not a multiple of %u bytes.",
-                                                       optarg, WORKSPACE_SECTOR_SIZE);
-                        a->workspace_size = v;
-                        have_size = true;
-                        break;
-                case ARG_TMP_SIZE:
-                        if (have_tmp)
-                                return log_error_errno(-EINVAL, "--tmp-size= given twice.");
-                        r = parse_decimal(optarg, UINT64_MAX, &v);
-                        if (r < 0 || v < TMP_SIZE_MIN || v > TMP_SIZE_MAX || v % 4096 != 0)
-                                return log_error_errno(-EINVAL, "--tmp-size=%s: expected a multiple of 4096 bytes from %llu to %llu.",
-                                                       optarg, (unsigned long long) TMP_SIZE_MIN,
-                                                       (unsigned long long) TMP_SIZE_MAX);
-                        a->tmp_size = v;
-                        have_tmp = true;
-                        break;
-                case ARG_SYSCALLS:
-                        if (have_syscalls)
-                                return log_error_errno(-EINVAL, "--syscalls= given twice.");
-                        have_syscalls = true;
-                        r = parse_syscalls(optarg, a);
-                        if (r < 0)
-                                return r;
-                        break;
-                case ARG_SECRET:
-                        r = parse_secret(optarg, a);
-                        if (r < 0)
-                                return r;
-                        break;
-                case ARG_SHARED_STATE:
-                        if (a->shared_state)
-                                return log_error_errno(-EINVAL, "--shared-state= given twice.");
-                        if (!shared_state_path_is_valid(optarg))
-                                return log_error_errno(-EINVAL, "--shared-state=%s: expected a normalised path below %s.",
-                                                       optarg, SHARED_STATE_PREFIX);
-                        a->shared_state = strdup(optarg);
-                        if (!a->shared_state)
-                                return log_oom();
-                        break;
-                case '?':
-                default:
-                        return log_error_errno(-EINVAL, "configure: unknown option or missing value in '%s'.",
-                                               argv[optind - 1]);
-                }
-        }
-        if (optind < argc)
-                return log_error_errno(-EINVAL, "configure: unexpected argument '%s'.", argv[optind]);
-        if (!a->name || !have_uid || !have_size)
-                return log_error_errno(-EINVAL, "configure: --name=, --uid= and --workspace-size= are required.");
-        return 1;
-}
-
 int shared_state_check(const char *dir) {
         _cleanup_free_ char *real = NULL;
+        const char *why = NULL;
         struct stat st;
 
         if (lstat(dir, &st) < 0)
@@ -276,10 +41,12 @@ int shared_state_check(const char *dir) {
                 return log_error_errno(negative_errno(), "Failed to resolve shared state directory %s: %m", dir);
         if (!streq(real, dir))
                 return log_error_errno(-ELOOP, "Shared state directory %s resolves to %s, refusing.", dir, real);
+        if (shared_state_path_check(real, &why) < 0)
+                return log_error_errno(-EPERM, "Shared state directory %s: %s, refusing.", dir, why);
         return 0;
 }
 
-static int check_syscalls(const ConfigureArgs *a) {
+static int check_syscalls(const RuntimeConfig *a) {
         for (size_t i = 0; i < a->n_syscalls; i++) {
                 const char *reason = NULL;
                 int r = seccomp_policy_check_extra(a->syscalls[i], &reason);
@@ -302,112 +69,129 @@ static int bpf_write(int fd, void *userdata) {
         return seccomp_policy_write_bpf(w->extra, w->n, fd);
 }
 
-static int configure(const ConfigureArgs *a) {
-        _cleanup_free_ char *dir = NULL, *leases = NULL, *secrets = NULL, *ws = NULL, *tmp = NULL;
-        char env[64];
-        const char *root = runtime_root();
-        uint32_t base;
+/* The shared state belongs to the agent's uid alone: 0700, owned by its
+ * host uid, which stays the same across restarts (the lease is kept). */
+static int shared_state_own(const char *dir, uid_t owner) {
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "Failed to open shared state directory %s: %m", dir);
+        if (fchown(fd, owner, owner) < 0 || fchmod(fd, 0700) < 0)
+                return log_error_errno(negative_errno(), "Failed to hand shared state directory %s to uid %u: %m",
+                                       dir, (unsigned) owner);
+        return 0;
+}
+
+static int lease_range(const char *name, uint32_t *ret) {
+        _cleanup_free_ char *lease_dir = NULL;
+        UsernsPool pool;
         bool reused;
-        uid_t owner;
         int r;
 
-        r = check_syscalls(a);
+        r = userns_pool_default(&pool, &lease_dir);
         if (r < 0)
-                return r;
-        if (a->shared_state) {
-                r = shared_state_check(a->shared_state);
-                if (r < 0)
-                        return r;
-        }
+                return log_error_errno(r, "Failed to set up the lease directory below %s: %m", agent_lease_root());
+        r = userns_lease_acquire(&pool, name, ret, &reused);
+        if (r == -EBUSY)
+                return log_error_errno(r, "No free user namespace range left for %s between 0x%x and 0x%x.",
+                                       name, USERNS_FIRST_BASE, USERNS_LAST_BASE + USERNS_RANGE_SIZE - 1);
+        if (r == -EADDRINUSE)
+                return log_error_errno(r, "The user namespace range leased to %s in %s/%s now overlaps users or groups "
+                                       "known to NSS, or a range systemd-nspawn picked; refusing to start.",
+                                       name, lease_dir, name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to lease a user namespace range for %s: %m", name);
+        log_info("User namespace range 0x%08" PRIx32 ":%u for %s (%s).", *ret, USERNS_RANGE_SIZE, name,
+                 reused ? "its lease" : "newly leased");
+        return 0;
+}
 
-        if (asprintf(&dir, "%s/%s", root, a->name) < 0 || asprintf(&leases, "%s/.userns", root) < 0 ||
-            asprintf(&secrets, "%s/secrets", dir) < 0 || asprintf(&ws, "%s/workspace", dir) < 0 ||
-            asprintf(&tmp, "%s/tmp", dir) < 0)
+static int prepare_dirs(const char *name, char **ret_dir) {
+        _cleanup_free_ char *dir = NULL;
+        int r;
+
+        if (agent_state_path(name, NULL, &dir) < 0)
                 return log_oom();
-
-        r = mkdir_no_symlink(root, 0755);
+        r = mkdir_no_symlink(agent_state_root(), 0700);
         if (r < 0)
-                return log_error_errno(r, "Failed to create %s: %m", root);
+                return log_error_errno(r, "Failed to create %s: %m", agent_state_root());
         r = mkdir_no_symlink(dir, 0700);
         if (r < 0)
                 return log_error_errno(r, "Failed to create %s: %m", dir);
-
         /* A restart or a crash may have left a previous run's workspace and
          * secrets: never hand those to the new run. provision's root mount
-         * and the user-namespace lease stay (the first belongs to this start,
-         * the second is reused on purpose). */
-        r = agent_teardown(root, a->name, false);
+         * stays (it belongs to this start). */
+        r = agent_teardown(name, false);
         if (r < 0)
-                return log_error_errno(r, "Failed to clear the leftovers of a previous run of %s: %m", a->name);
-
-        r = userns_lease_acquire(leases, a->name, USERNS_FIRST_BASE, USERNS_LAST_BASE, &base, &reused);
-        if (r == -EBUSY)
-                return log_error_errno(r, "No free user namespace range left for %s: every range from 0x%x to 0x%x is leased.",
-                                       a->name, USERNS_FIRST_BASE, USERNS_LAST_BASE);
-        if (r < 0)
-                return log_error_errno(r, "Failed to lease a user namespace range for %s: %m", a->name);
-        log_info("User namespace range %" PRIu32 ":%u for %s (%s).", base, USERNS_RANGE_SIZE, a->name,
-                 reused ? "kept from the previous run" : "newly leased");
-        owner = (uid_t) (base + a->uid);
-
-        {
-                struct bpf_writer w = { a->syscalls, a->n_syscalls };
-                r = write_file_atomic_with(dir, "seccomp.bpf", 0444, bpf_write, &w);
-                if (r < 0) {
-                        log_error_errno(r, "Failed to write the seccomp filter %s/seccomp.bpf: %m", dir);
-                        goto fail;
-                }
-        }
-
-        r = secrets_stage(secrets, a->secrets, a->n_secrets, owner);
-        if (r < 0)
-                goto fail;
-
-        if (a->tmp_size > 0) {
-                r = tmp_setup(tmp, a->tmp_size, (uid_t) base);
-                if (r < 0)
-                        goto fail;
-        }
-
-        r = workspace_setup(a->name, ws, a->workspace_size, owner);
-        if (r < 0)
-                goto fail;
-
-        /* Last: runtime.env existing means the agent is fully configured. */
-        (void) snprintf(env, sizeof env, "AGENTCAGE_USERNS=%" PRIu32 ":%u\n", base, USERNS_RANGE_SIZE);
-        r = write_file_atomic(dir, "runtime.env", env, strlen(env), 0644);
-        if (r < 0) {
-                log_error_errno(r, "Failed to write %s/runtime.env: %m", dir);
-                goto fail;
-        }
-        log_info("Configured agent %s.", a->name);
+                return log_error_errno(r, "Failed to clear the leftovers of a previous run of %s: %m", name);
+        *ret_dir = TAKE_PTR(dir);
         return 0;
+}
 
-fail:
-        log_notice("Undoing the configuration of %s.", a->name);
-        (void) agent_teardown(root, a->name, false);
-        if (userns_lease_release(leases, a->name) > 0)
-                log_debug("Released the user namespace range of %s.", a->name);
+static int configure_sandbox(const RuntimeConfig *c, const char *dir, uint32_t base) {
+        _cleanup_free_ char *secrets = NULL, *ws = NULL, *tmp = NULL;
+        struct bpf_writer w = { c->syscalls, c->n_syscalls };
+        uid_t owner = (uid_t) (base + c->uid);
+        int r;
+
+        if (agent_state_path(c->name, AGENT_STATE_SECRETS_DIR, &secrets) < 0 ||
+            agent_state_path(c->name, AGENT_STATE_WORKSPACE_DIR, &ws) < 0 ||
+            agent_state_path(c->name, AGENT_STATE_TMP_DIR, &tmp) < 0)
+                return log_oom();
+        r = write_file_atomic_with(dir, AGENT_STATE_SECCOMP, 0444, bpf_write, &w);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the seccomp filter %s/%s: %m", dir, AGENT_STATE_SECCOMP);
+        r = secrets_stage(secrets, c->secrets, c->n_secrets, owner);
+        if (r >= 0 && c->tmp_size > 0)
+                r = tmp_setup(tmp, c->tmp_size, (uid_t) base);
+        if (r >= 0)
+                r = workspace_setup(c->name, ws, c->workspace_size, owner);
+        if (r >= 0 && c->shared_state)
+                r = shared_state_own(c->shared_state, owner);
         return r;
 }
 
-int verb_configure(int argc, char *argv[]) {
-        _cleanup_(configure_args_done) ConfigureArgs a = {};
+int runtime_configure(const RuntimeConfig *c, uint32_t *ret_userns_base) {
+        _cleanup_free_ char *dir = NULL;
+        uint32_t base = 0;
         int r;
 
-        r = configure_parse_argv(argc, argv, &a);
+        /* Refusals first: they cost nothing and leave nothing. */
+        r = check_syscalls(c);
+        if (r >= 0 && c->shared_state)
+                r = shared_state_check(c->shared_state);
+        if (r >= 0)
+                r = prepare_dirs(c->name, &dir);
+        if (r >= 0)
+                r = lease_range(c->name, &base);
+        if (r < 0)
+                return r;
+
+        r = configure_sandbox(c, dir, base);
+        if (r < 0) {
+                log_notice("Undoing the configuration of %s.", c->name);
+                (void) agent_teardown(c->name, false);
+                return r;
+        }
+        log_info("Configured agent %s.", c->name);
+        *ret_userns_base = base;
+        return 0;
+}
+
+/* agent-runtime configure: the same step on its own, for debugging. */
+int verb_configure(int argc, char *argv[]) {
+        _cleanup_(runtime_config_done) RuntimeConfig c = {};
+        uint32_t base;
+        int r;
+
+        r = runtime_config_parse_argv(RUNTIME_VERB_CONFIGURE, argc, argv, &c);
         if (r <= 0)
                 return r;
-        /* Not the mount namespace: configure runs inside "agent-runtime
-         * start", in the unit's own mount namespace, which is exactly where
-         * systemd-nspawn is executed next; its mounts must stay there. But the
-         * IPC namespace: with PrivateIPC= libdevmapper's udev cookies would
-         * never be completed by udev and every dm-crypt step would hang. */
         r = join_host_namespaces(/* mount= */ false);
         if (r < 0)
                 return r;
-        r = configure(&a);
+        r = runtime_configure(&c, &base);
         if (r < 0)
-                return log_error_errno(r, "Failed to configure agent %s: %m", a.name);
+                return log_error_errno(r, "Failed to configure agent %s: %m", c.name);
         return 0;
 }

@@ -14,34 +14,26 @@
 
 #include "agent-limits.h"
 #include "parse-value.h"
+#include "runtime-config.h"
 
 /* Every bound comes from agent-limits.h, the one set the schema uses too. */
 
-/* User namespaces: 65536 ids per agent, from 0x70000000 upwards, outside the
- * range systemd-nspawn --private-users=pick draws from (0x00080000 …
- * 0x6FFF0000). The last range ends below 0xFFFF0000 so that neither
- * (uid_t) -1 nor the 16-bit overflow ids of old interfaces are ever mapped. */
+/* User namespaces: 65536 ids per agent, aligned to 65536, inside the range
+ * systemd reserves for containers (docs UIDS-GIDS.md: 0x00080000 …
+ * 0x6FFFFFFF), the range systemd-nspawn --private-users=pick draws from too:
+ * collisions with nspawn's containers are avoided through its lock files
+ * and NSS, like nspawn itself does (userns.c). */
 #define USERNS_RANGE_SIZE 0x10000U
-#define USERNS_FIRST_BASE 0x70000000U
-/* Ranges stay below 0x7FFE0000: what lies above is reserved (and many tools
- * treat uid_t as signed, so 0x80000000 and up are avoided altogether). */
-#define USERNS_LAST_BASE 0x7FFC0000U
+#define USERNS_FIRST_BASE 0x00080000U
+#define USERNS_LAST_BASE 0x6FFF0000U
+/* Where systemd-nspawn keeps a lock file per range it picked. */
+#define NSPAWN_UID_LOCK_DIR "/run/systemd/nspawn-uid"
 
-/* --- runtime state paths ------------------------------------------------ */
-
-/* $AGENTCAGE_RUNTIME_DIR or /run/agentcage. The override must be an absolute
- * path; anything else is ignored with a warning. Never NULL. */
-const char *runtime_root(void);
-
-/* Agent and secret names and credential IDs follow the definition rules
- * (parse-value.h, the same checks the generator applies). */
-
-/* Writes data to DIR/NAME through a temporary file and rename(), so readers
- * see the old file or the new one, never a partial one. Returns -errno. */
-int write_file_atomic(const char *dir, const char *name, const void *data, size_t size, mode_t mode);
-/* Same, but the content is produced by writer(fd, userdata). */
-int write_file_atomic_with(const char *dir, const char *name, mode_t mode,
-                           int (*writer)(int fd, void *userdata), void *userdata);
+/* The one way to mount: libmount without helpers, fstab or utab. FSTYPE is
+ * NULL for a bind mount, or a comma-separated list to try. Returns 0 or
+ * -errno, and libmount's explanation in MSG (if not NULL). Does not log. */
+int mount_libmount(const char *source, const char *target, const char *fstype, const char *options,
+                   char *msg, size_t msg_size);
 
 /* Whether PATH is the root of a mount (statx STATX_ATTR_MOUNT_ROOT). Returns
  * 1, 0, or -errno (-ENOENT when it does not exist). */
@@ -61,25 +53,47 @@ int umount_recursive(const char *path, const char *what);
  * by udev, hanging every dm operation. Logs; returns 0 or -errno. */
 int join_host_namespaces(bool mount);
 
+/* Whether the kernel zeroes pages when they are freed (init_on_free=1 on
+ * CMDLINE, or CONFIG_INIT_ON_FREE_DEFAULT_ON=y in KCONFIG, the text of the
+ * kernel's config file, or NULL, without init_on_free= on the command line).
+ * Returns 1 or 0. */
+int kernel_zeroes_freed_pages(const char *cmdline, const char *kconfig);
+/* Refuses (-EPERM, logged) to start an agent when the running kernel does
+ * not zero freed pages: secrets, /tmp and the workspace's plaintext page
+ * cache would stay in RAM after recycle. $AGENTCAGE_ALLOW_UNZEROED_FREE=1
+ * (a site's drop-in) allows it, with a warning on every start. */
+int memory_wipe_check(void);
+
 /* --- user namespace ----------------------------------------------------- */
 
-/* Finds the lease of agent NAME in LEASE_DIR, or takes the lowest free range
- * in [first, last] (creating LEASE_DIR if needed). *ret_reused tells whether
- * an existing lease was reused. Returns 0, -EBUSY when every range is taken,
- * or -errno. Does not log. */
-int userns_lease_acquire(const char *lease_dir, const char *name, uint32_t first, uint32_t last,
-                         uint32_t *ret_base, bool *ret_reused);
-/* Removes every lease of NAME. Returns the number removed, or -errno. */
+typedef struct UsernsPool {
+        const char *lease_dir;       /* one lease file per agent name */
+        const char *nspawn_lock_dir; /* systemd-nspawn's lock files, or NULL */
+        uint32_t first, last;        /* the bases that may be handed out */
+        bool check_nss;              /* refuse ranges NSS knows users or groups in */
+} UsernsPool;
+
+/* Returns the agent's lease in POOL, or leases it a free range: starting at a
+ * slot derived from NAME (so a lost lease tends to come back the same),
+ * skipping ranges leased to other agents, ranges systemd-nspawn holds a lock
+ * file for and ranges holding a user or group NSS knows. An existing lease
+ * that now collides is -EADDRINUSE, never moved silently. Serialised with
+ * flock() on the lease directory. *ret_reused tells whether the lease
+ * existed. Returns 0, -EBUSY when nothing is free, -EADDRINUSE, or -errno.
+ * Does not log. */
+int userns_lease_acquire(const UsernsPool *pool, const char *name, uint32_t *ret_base, bool *ret_reused);
+/* Removes NAME's lease (when an agent is removed for good). Returns 1 if
+ * removed, 0 if there was none, -errno. */
 int userns_lease_release(const char *lease_dir, const char *name);
-/* Looks up NAME's lease without taking one. Returns 0 and *ret_base, -ENOENT. */
+/* Looks up NAME's lease without taking one. Returns 0 and *ret_base,
+ * -ENOENT, -EBADMSG for a malformed lease, or -errno. */
 int userns_lease_find(const char *lease_dir, const char *name, uint32_t *ret_base);
+/* The pool the runtime uses: AGENT_LEASE_ROOT/userns, nspawn's lock files,
+ * the whole container range, NSS checked. *ret_dir holds the lease directory
+ * (free() it). */
+int userns_pool_default(UsernsPool *ret, char **ret_dir);
 
 /* --- secrets ------------------------------------------------------------ */
-
-typedef struct SecretSpec {
-        char *name;   /* file name under /run/secrets */
-        char *source; /* absolute path, or "cred:ID" */
-} SecretSpec;
 
 /* Mounts a private ramfs at DIR (created 0700 if missing), copies every
  * secret into it as a 0400 file owned by OWNER, then makes DIR 0500 owned by
@@ -115,29 +129,19 @@ int tmp_remove(const char *dir);
 
 /* --- configure / recycle ------------------------------------------------ */
 
-typedef struct ConfigureArgs {
-        char *name;
-        uid_t uid;
-        uint64_t workspace_size;
-        uint64_t tmp_size; /* 0: no /tmp mount */
-        char **syscalls;
-        size_t n_syscalls;
-        SecretSpec *secrets;
-        size_t n_secrets;
-        char *shared_state;
-} ConfigureArgs;
-
-void configure_args_done(ConfigureArgs *a);
-
-/* Parses the verb's argv (argv[0] is the verb). Returns 1 when the caller
- * should go on, 0 after --help, -errno (logged) on bad options. */
-int configure_parse_argv(int argc, char *argv[], ConfigureArgs *a);
-
-/* Checks the --shared-state= directory. Logs. */
+/* Checks the shared state directory: a real directory, no symlink on the
+ * way, its real path passing shared_state_path_check(). Logs. */
 int shared_state_check(const char *dir);
 
-/* Tears down what configure made for agent NAME under ROOT. With full, also
- * what provision made (the root mount), the user-namespace lease and the
- * agent's directory itself: that is `recycle`. Logs one line per thing
- * scrubbed. Returns 0, or the first -errno after logging it. */
-int agent_teardown(const char *root, const char *name, bool full);
+/* Configure: the agent's user-namespace range, seccomp filter, secrets,
+ * /tmp, encrypted workspace and shared state, under the state directory.
+ * Leftovers of a previous run are torn down first; a failure undoes what
+ * this run made. Logs. Returns 0 and the range's base, or -errno. */
+int runtime_configure(const RuntimeConfig *c, uint32_t *ret_userns_base);
+
+/* Tears down what configure made for agent NAME under the state root. With
+ * full, also what provision made (the root mount) and the agent's directory
+ * itself: that is recycle. The user-namespace lease stays: it is the
+ * agent's for good. Logs one line per thing scrubbed. Returns 0, or the
+ * first -errno after logging it. */
+int agent_teardown(const char *name, bool full);

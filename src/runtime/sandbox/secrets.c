@@ -22,122 +22,130 @@
 #include <unistd.h>
 
 #include "configure.h"
+#include "parse-value.h"
+#include "fs-util.h"
 #include "log.h"
 
 #define CRED_PREFIX "cred:"
 
-static void closedirp(DIR **d) {
-        if (*d)
-                (void) closedir(*d);
+/* The rule every secret source follows, at every level of its path: owned by
+ * root and writable by nobody else, no symlink, and at the end a regular
+ * file with exactly one link (another name for it could be anywhere, held by
+ * anyone). Checked on the fds actually opened, one component at a time with
+ * openat(O_NOFOLLOW): nothing can be swapped between check and read. */
+#define SECRET_SOURCE_RULE "secret sources must be owned by root, writable by no one else at every level of the path, " \
+                           "reached without symlinks, and a regular file with one link"
+
+static const char *secret_stat_violation(const struct stat *st, bool last) {
+        if (S_ISLNK(st->st_mode))
+                return "is a symlink";
+        if (!last && !S_ISDIR(st->st_mode))
+                return "is not a directory";
+        if (last && S_ISDIR(st->st_mode))
+                return "is a directory";
+        if (last && !S_ISREG(st->st_mode))
+                return "is not a regular file";
+        if (st->st_uid != 0)
+                return "is not owned by root";
+        if (st->st_mode & (S_IWGRP | S_IWOTH))
+                return "is writable by group or others";
+        if (last && st->st_nlink != 1)
+                return "has more than one link";
+        return NULL;
 }
 
-/* Refuses PATH if it or any directory above it can be written by others: such
- * a source could be swapped (or a symlink on the way redirected to any file
- * root can read, which would then be handed to the agent). Returns 0, or
- * -EPERM with *ret_dir set to the offending path, or -errno. */
-static int check_ancestors(const char *path, char **ret_dir) {
-        _cleanup_free_ char *p = strdup(path);
-        char *slash;
+/* Opens PATH component by component from "/". Returns an fd of the file, or
+ * -EPERM with the offending prefix and reason, or -errno. */
+static int secret_walk(const char *path, struct stat *ret_st, char **ret_bad, const char **ret_why) {
+        _cleanup_free_ char *copy = strdup(path);
+        _cleanup_close_ int dfd = -EBADF;
+        char *p, *next;
         struct stat st;
 
-        if (!p)
+        if (!copy)
                 return -ENOMEM;
-        for (;;) {
-                slash = strrchr(p, '/');
-                if (!slash)
-                        return 0;
-                if (slash == p) {
-                        p[1] = 0; /* the root directory */
-                } else
-                        *slash = 0;
-                if (stat(p, &st) < 0)
+        dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fstat(dfd, &st) < 0)
+                return negative_errno();
+        if ((*ret_why = secret_stat_violation(&st, false)))
+                return (*ret_bad = strdup("/")) ? -EPERM : -ENOMEM;
+        for (p = copy + 1; p && *p; p = next) {
+                bool last;
+                int fd;
+
+                next = strchr(p, '/');
+                if (next)
+                        *next++ = '\0';
+                last = !next || !*next;
+                /* O_NONBLOCK: a FIFO or a device must not hang the start. */
+                fd = openat(dfd, p, last ? O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC
+                                         : O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 && errno == ELOOP)
+                        fd = openat(dfd, p, O_PATH | O_NOFOLLOW | O_CLOEXEC); /* to say it is a symlink */
+                if (fd < 0)
                         return negative_errno();
-                if (S_ISDIR(st.st_mode) && (st.st_mode & S_IWOTH)) {
-                        *ret_dir = TAKE_PTR(p);
-                        return -EPERM;
+                closep(&dfd);
+                dfd = fd;
+                if (fstat(dfd, &st) < 0)
+                        return negative_errno();
+                if ((*ret_why = secret_stat_violation(&st, last))) {
+                        *ret_bad = strndup(path, (size_t) (p - copy) + strlen(p));
+                        return *ret_bad ? -EPERM : -ENOMEM;
                 }
-                if (streq(p, "/"))
-                        return 0;
         }
+        (void) fcntl(dfd, F_SETFL, 0); /* clear O_NONBLOCK for the read */
+        *ret_st = st;
+        return TAKE_FD(dfd);
 }
 
 /* Opens and vets the source of one secret. Logs every refusal, naming the
- * secret and the source. Returns an fd to read from, or -errno. */
+ * secret, the source and the rule. Returns an fd to read from, or -errno. */
 static int secret_open_source(const SecretSpec *s, struct stat *ret_st) {
-        _cleanup_free_ char *path = NULL, *bad_dir = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        char real[4096], proc[64];
-        struct stat st;
-        ssize_t n;
-        int r;
+        _cleanup_free_ char *path = NULL, *bad = NULL;
+        bool cred = strncmp(s->source, CRED_PREFIX, strlen(CRED_PREFIX)) == 0;
+        const char *why = NULL;
+        int fd;
 
-        if (strncmp(s->source, CRED_PREFIX, strlen(CRED_PREFIX)) == 0) {
+        /* Where secrets may come from (below /etc/agents/secrets/, or cred:ID)
+         * is the generator's rule (secret_source_check() in the definition's
+         * checks); here, at start, the ownership rule holds for whatever the
+         * unit names. */
+        if (cred) {
                 const char *id = s->source + strlen(CRED_PREFIX);
                 const char *cd = getenv("CREDENTIALS_DIRECTORY");
 
                 if (!credential_id_is_valid(id))
                         return log_error_errno(-EINVAL, "Secret '%s': '%s' is not a valid credential name, refusing.",
                                                s->name, s->source);
-                if (!cd || cd[0] != '/')
+                if (!cd || !path_is_normalized_absolute(cd))
                         return log_error_errno(-ENOENT,
                                                "Secret '%s': source %s is a credential, but this unit was given no credentials "
                                                "($CREDENTIALS_DIRECTORY is not set), refusing.", s->name, s->source);
                 if (asprintf(&path, "%s/%s", cd, id) < 0)
                         return log_oom();
-        } else {
-                if (s->source[0] != '/')
-                        return log_error_errno(-EINVAL, "Secret '%s': source '%s' is neither an absolute path nor cred:ID, refusing.",
-                                               s->name, s->source);
-                path = strdup(s->source);
-                if (!path)
-                        return log_oom();
-        }
+        } else if (!path_is_normalized_absolute(s->source))
+                return log_error_errno(-EINVAL, "Secret '%s': source '%s' is neither a normalised absolute path nor cred:ID, refusing.",
+                                       s->name, s->source);
+        else if (!(path = strdup(s->source)))
+                return log_oom();
 
-        /* O_NONBLOCK: a FIFO or a device must not hang the start; it is
-         * refused below anyway. O_NOCTTY: never acquire a terminal. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0) {
-                r = negative_errno();
-                if (r == -ENOENT && strncmp(s->source, CRED_PREFIX, strlen(CRED_PREFIX)) == 0)
-                        return log_error_errno(r, "Secret '%s': unknown credential %s (not passed to this unit), refusing.",
-                                               s->name, s->source);
-                if (r == -ENOENT)
-                        return log_error_errno(r, "Secret '%s': source %s does not exist, refusing.", s->name, s->source);
-                return log_error_errno(r, "Secret '%s': cannot read source %s: %m, refusing.", s->name, s->source);
-        }
-        if (fstat(fd, &st) < 0)
-                return log_error_errno(negative_errno(), "Secret '%s': cannot stat source %s: %m", s->name, s->source);
-        if (S_ISDIR(st.st_mode))
-                return log_error_errno(-EISDIR, "Secret '%s': source %s is a directory, refusing.", s->name, s->source);
-        if (!S_ISREG(st.st_mode))
-                return log_error_errno(-EBADFD, "Secret '%s': source %s is not a regular file, refusing.", s->name, s->source);
-        if (st.st_mode & S_IWOTH)
-                return log_error_errno(-EPERM, "Secret '%s': source %s is writable by others, refusing.", s->name, s->source);
-        if (st.st_size < 0 || (uint64_t) st.st_size > SECRET_SIZE_MAX)
+        fd = secret_walk(path, ret_st, &bad, &why);
+        if (fd == -EPERM)
+                return log_error_errno(fd, "Secret '%s': source %s: %s %s; %s. Refusing.", s->name, s->source, bad, why,
+                                       SECRET_SOURCE_RULE);
+        if (fd == -ENOENT && cred)
+                return log_error_errno(fd, "Secret '%s': unknown credential %s (not passed to this unit), refusing.",
+                                       s->name, s->source);
+        if (fd == -ENOENT)
+                return log_error_errno(fd, "Secret '%s': source %s does not exist, refusing.", s->name, s->source);
+        if (fd < 0)
+                return log_error_errno(fd, "Secret '%s': cannot open source %s: %m, refusing.", s->name, s->source);
+        if ((uint64_t) ret_st->st_size > SECRET_SIZE_MAX) {
+                (void) close(fd);
                 return log_error_errno(-EFBIG, "Secret '%s': source %s is larger than %u bytes, refusing.",
                                        s->name, s->source, SECRET_SIZE_MAX);
-
-        /* Both the path as given (symlinks on the way) and the file actually
-         * opened must sit in directories only trusted users can write. */
-        r = check_ancestors(path, &bad_dir);
-        if (r >= 0) {
-                (void) snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-                n = readlink(proc, real, sizeof real - 1);
-                if (n < 0)
-                        return log_error_errno(negative_errno(), "Secret '%s': cannot resolve source %s: %m", s->name, s->source);
-                real[n] = 0;
-                r = check_ancestors(real, &bad_dir);
         }
-        if (r == -EPERM)
-                return log_error_errno(r, "Secret '%s': source %s is in directory %s, which others can write, refusing.",
-                                       s->name, s->source, bad_dir);
-        if (r < 0)
-                return log_error_errno(r, "Secret '%s': cannot check the directories above %s: %m", s->name, s->source);
-
-        /* Clear O_NONBLOCK again for the read of a regular file. */
-        (void) fcntl(fd, F_SETFL, 0);
-        *ret_st = st;
-        return TAKE_FD(fd);
+        return fd;
 }
 
 /* Copies one vetted source into DFD/NAME, mode 0400, owned by OWNER. The
@@ -198,6 +206,9 @@ static int secret_copy(const SecretSpec *s, int src, const struct stat *st, int 
         }
 
 finish:
+        /* The source's clean page cache is a copy of the secret in RAM:
+         * drop it (freed pages are zeroed with init_on_free=1). */
+        (void) posix_fadvise(src, 0, 0, POSIX_FADV_DONTNEED);
         explicit_bzero(buf, cap);
         (void) munlock(buf, cap);
         (void) munmap(buf, cap);
@@ -207,29 +218,8 @@ finish:
 }
 
 static int mount_ramfs(const char *dir) {
-        struct libmnt_context *cxt;
-        int r;
-
-        cxt = mnt_new_context();
-        if (!cxt)
-                return -ENOMEM;
-        (void) mnt_context_disable_helpers(cxt, 1);
-        r = mnt_context_set_source(cxt, "agentcage-secrets");
-        if (r >= 0)
-                r = mnt_context_set_fstype(cxt, "ramfs");
-        if (r >= 0)
-                r = mnt_context_set_target(cxt, dir);
         /* 0700 root while we fill it; handed to the agent's uid at the end. */
-        if (r >= 0)
-                r = mnt_context_set_options(cxt, "nosuid,nodev,noexec,mode=0700");
-        if (r >= 0)
-                r = mnt_context_mount(cxt);
-        if (r != 0 && mnt_context_syscall_called(cxt) && mnt_context_get_syscall_errno(cxt) > 0)
-                r = -mnt_context_get_syscall_errno(cxt);
-        else if (r > 0)
-                r = -EINVAL; /* a libmount MNT_ERR_* code */
-        mnt_free_context(cxt);
-        return r;
+        return mount_libmount("agentcage-secrets", dir, "ramfs", "nosuid,nodev,noexec,mode=0700", NULL, 0);
 }
 
 int secrets_stage(const char *dir, const SecretSpec *secrets, size_t n_secrets, uid_t owner) {
@@ -310,17 +300,12 @@ finish:
 static int wipe_files(int dfd) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        int n = 0, fd2;
+        int n = 0, r;
         static const char zeros[4096];
 
-        fd2 = dup(dfd);
-        if (fd2 < 0)
-                return negative_errno();
-        d = fdopendir(fd2);
-        if (!d) {
-                (void) close(fd2);
-                return negative_errno();
-        }
+        r = opendir_dup(dfd, &d);
+        if (r < 0)
+                return r;
         while ((de = readdir(d))) {
                 _cleanup_close_ int fd = -EBADF;
                 struct stat st;
@@ -346,16 +331,11 @@ static int wipe_files(int dfd) {
 static int remove_files(int dfd) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        int fd2, r = 0;
+        int r;
 
-        fd2 = dup(dfd);
-        if (fd2 < 0)
-                return negative_errno();
-        d = fdopendir(fd2);
-        if (!d) {
-                (void) close(fd2);
-                return negative_errno();
-        }
+        r = opendir_dup(dfd, &d);
+        if (r < 0)
+                return r;
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libmount.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,7 +14,6 @@
 #include "log.h"
 
 int tmp_setup(const char *dir, uint64_t size, uid_t root_uid) {
-        struct libmnt_context *cxt;
         char opts[128];
         int r;
 
@@ -30,26 +28,7 @@ int tmp_setup(const char *dir, uint64_t size, uid_t root_uid) {
         (void) snprintf(opts, sizeof opts, "nosuid,nodev,noexec,size=%llu,mode=1777,uid=%u,gid=%u",
                         (unsigned long long) size, (unsigned) root_uid, (unsigned) root_uid);
 
-        cxt = mnt_new_context();
-        if (!cxt) {
-                (void) rmdir(dir);
-                return log_oom();
-        }
-        (void) mnt_context_disable_helpers(cxt, 1);
-        r = mnt_context_set_source(cxt, "agentcage-tmp");
-        if (r >= 0)
-                r = mnt_context_set_fstype(cxt, "tmpfs");
-        if (r >= 0)
-                r = mnt_context_set_target(cxt, dir);
-        if (r >= 0)
-                r = mnt_context_set_options(cxt, opts);
-        if (r >= 0)
-                r = mnt_context_mount(cxt);
-        if (r != 0 && mnt_context_syscall_called(cxt) && mnt_context_get_syscall_errno(cxt) > 0)
-                r = -mnt_context_get_syscall_errno(cxt);
-        else if (r > 0)
-                r = -EINVAL;
-        mnt_free_context(cxt);
+        r = mount_libmount("agentcage-tmp", dir, "tmpfs", opts, NULL, 0);
         if (r < 0) {
                 (void) rmdir(dir);
                 return log_error_errno(r, "Failed to mount a tmpfs of %llu bytes at %s: %m",

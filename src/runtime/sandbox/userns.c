@@ -1,191 +1,265 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* User-namespace ranges for agents: one lease file per 65536-id range in
- * $RUNTIME/.userns/, named by the range's base in hex and holding the agent's
- * name. O_EXCL creation is the lock: two agents starting at the same moment
- * can never get the same range. /run is emptied at boot, so leases never
- * outlive the ids they hand out. */
+/* User-namespace ranges for agents: each agent name leases one 65536-id
+ * range for good, one file per agent in /var/lib/agentcage/userns/ holding
+ * "0xBASE". A range survives restarts and reboots, so the files an agent
+ * leaves in its shared state stay owned by its own host ids, and no other
+ * agent ever gets those ids.
+ *
+ * The ranges lie where systemd documents container ranges (UIDS-GIDS.md),
+ * the same place systemd-nspawn --private-users=pick draws from. A range is
+ * only handed out when no other agent leases it, systemd-nspawn holds no lock
+ * file for it (/run/systemd/nspawn-uid/BASE) and NSS knows no user or group
+ * in it, which is what nspawn itself checks before it takes one. Allocation
+ * is serialised with flock() on the lease directory. */
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent-state.h"
 #include "configure.h"
+#include "fs-util.h"
 #include "log.h"
 
-static void closedirp(DIR **d) {
-        if (*d)
-                (void) closedir(*d);
+typedef struct Lease {
+        char name[AGENT_NAME_MAX + 1];
+        uint32_t base;
+} Lease;
+
+typedef struct Taken {
+        Lease *leases;
+        size_t n_leases;
+        uint32_t *ids; /* uids and gids NSS knows in the pool */
+        size_t n_ids;
+} Taken;
+
+static void taken_done(Taken *t) {
+        free(t->leases);
+        free(t->ids);
 }
 
-/* Lease file names are exactly 8 lower-case hex digits. */
-static int parse_lease_name(const char *s, uint32_t *ret) {
-        uint32_t v = 0;
+/* "0x" and 8 hex digits, a newline, a base aligned to the range size. */
+static int parse_lease(const char *text, uint32_t *ret) {
+        char *end = NULL;
+        unsigned long v;
 
-        if (strlen(s) != 8)
-                return -EINVAL;
-        for (size_t i = 0; i < 8; i++) {
-                char c = s[i];
-                uint32_t d;
-                if (c >= '0' && c <= '9')
-                        d = (uint32_t) (c - '0');
-                else if (c >= 'a' && c <= 'f')
-                        d = (uint32_t) (c - 'a' + 10);
-                else
-                        return -EINVAL;
-                v = v << 4 | d;
-        }
-        *ret = v;
+        if (strlen(text) != 11 || strncmp(text, "0x", 2) != 0 || text[10] != '\n' ||
+            strspn(text + 2, "0123456789abcdef") != 8)
+                return -EBADMSG;
+        v = strtoul(text + 2, &end, 16);
+        if (end != text + 10 || v % USERNS_RANGE_SIZE != 0)
+                return -EBADMSG;
+        *ret = (uint32_t) v;
         return 0;
 }
 
-/* Reads a lease's content; 1 if it names NAME, 0 if not, -errno. */
-static int lease_is_of(int dfd, const char *file, const char *name) {
-        _cleanup_close_ int fd = -EBADF;
-        char buf[AGENT_NAME_MAX + 2];
-        ssize_t n;
+static int read_lease(int dfd, const char *name, uint32_t *ret) {
+        _cleanup_free_ char *text = NULL;
+        int r;
 
-        fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        n = read(fd, buf, sizeof buf - 1);
-        if (n < 0)
-                return negative_errno();
-        buf[n] = 0;
-        if (n > 0 && buf[n - 1] == '\n')
-                buf[n - 1] = 0;
-        return streq(buf, name);
-}
-
-/* Calls cb for every lease of NAME; stops at the first error. */
-static int for_each_own_lease(const char *lease_dir, const char *name,
-                              int (*cb)(int dfd, const char *file, uint32_t base, void *userdata),
-                              void *userdata) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        int n = 0, r;
-
-        d = opendir(lease_dir);
-        if (!d)
-                return negative_errno();
-
-        while ((errno = 0, de = readdir(d))) {
-                uint32_t base;
-
-                if (parse_lease_name(de->d_name, &base) < 0)
-                        continue;
-                r = lease_is_of(dirfd(d), de->d_name, name);
-                if (r == -ENOENT) /* released meanwhile */
-                        continue;
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        continue;
-                r = cb(dirfd(d), de->d_name, base, userdata);
-                if (r < 0)
-                        return r;
-                n++;
-                if (r > 0) /* callback is done */
-                        break;
-        }
-        if (errno > 0)
-                return -errno;
-        return n;
-}
-
-static int find_cb(int dfd, const char *file, uint32_t base, void *userdata) {
-        uint32_t *p = userdata;
-        if (*p == UINT32_MAX || base < *p)
-                *p = base;
-        return 0;
+        r = read_file_bounded(dfd, name, 64, &text, NULL);
+        if (r < 0)
+                return r == -EFBIG ? -EBADMSG : r;
+        return parse_lease(text, ret);
 }
 
 int userns_lease_find(const char *lease_dir, const char *name, uint32_t *ret_base) {
-        uint32_t base = UINT32_MAX;
-        int r;
+        _cleanup_close_ int dfd = -EBADF;
 
-        r = for_each_own_lease(lease_dir, name, find_cb, &base);
+        if (!agent_name_is_valid(name))
+                return -EINVAL;
+        dfd = open(lease_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return negative_errno();
+        return read_lease(dfd, name, ret_base);
+}
+
+static int collect_leases(int dfd, Taken *t) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int r = opendir_dup(dfd, &d);
+
         if (r < 0)
                 return r;
-        if (base == UINT32_MAX)
-                return -ENOENT;
-        *ret_base = base;
+        while ((errno = 0, de = readdir(d))) {
+                Lease *n;
+                uint32_t base;
+
+                if (!agent_name_is_valid(de->d_name) || read_lease(dfd, de->d_name, &base) < 0)
+                        continue; /* not a lease (a temporary file, a malformed one) */
+                n = realloc(t->leases, sizeof(Lease) * (t->n_leases + 1));
+                if (!n)
+                        return -ENOMEM;
+                t->leases = n;
+                memcpy(n[t->n_leases].name, de->d_name, strlen(de->d_name) + 1); /* valid: at most 63 */
+                n[t->n_leases++].base = base;
+        }
+        return errno > 0 ? -errno : 0;
+}
+
+static int add_id(Taken *t, uint32_t id, const UsernsPool *p) {
+        uint32_t *n;
+
+        if (id < p->first || id > p->last + (USERNS_RANGE_SIZE - 1))
+                return 0;
+        n = realloc(t->ids, sizeof(uint32_t) * (t->n_ids + 1));
+        if (!n)
+                return -ENOMEM;
+        t->ids = n;
+        n[t->n_ids++] = id;
         return 0;
 }
 
-int userns_lease_acquire(const char *lease_dir, const char *name, uint32_t first, uint32_t last,
-                         uint32_t *ret_base, bool *ret_reused) {
+/* Every user and group NSS can enumerate inside the pool. */
+static int collect_nss(Taken *t, const UsernsPool *p) {
+        struct passwd *pw;
+        struct group *gr;
+        int r = 0;
+
+        setpwent();
+        while (r >= 0 && (pw = getpwent()))
+                r = add_id(t, (uint32_t) pw->pw_uid, p);
+        endpwent();
+        setgrent();
+        while (r >= 0 && (gr = getgrent()))
+                r = add_id(t, (uint32_t) gr->gr_gid, p);
+        endgrent();
+        return r;
+}
+
+/* Whether the range at BASE is someone else's. */
+static bool range_taken(const UsernsPool *p, const Taken *t, const char *name, uint32_t base) {
+        for (size_t i = 0; i < t->n_leases; i++)
+                if (t->leases[i].base == base && !streq(t->leases[i].name, name))
+                        return true;
+        if (p->nspawn_lock_dir) {
+                char lock[256];
+                (void) snprintf(lock, sizeof lock, "%s/%" PRIu32, p->nspawn_lock_dir, base);
+                if (access(lock, F_OK) >= 0)
+                        return true;
+        }
+        if (!p->check_nss)
+                return false;
+        for (size_t i = 0; i < t->n_ids; i++)
+                if (t->ids[i] >= base && t->ids[i] - base < USERNS_RANGE_SIZE)
+                        return true;
+        /* Backends that cannot be enumerated still answer for the base. */
+        return getpwuid((uid_t) base) || getgrgid((gid_t) base);
+}
+
+/* FNV-1a: a fixed slot per name, so that a lost lease comes back the same. */
+static uint32_t name_hash(const char *s) {
+        uint32_t h = 2166136261U;
+        for (; *s; s++)
+                h = (h ^ (uint8_t) *s) * 16777619U;
+        return h;
+}
+
+static int lease_new(int dfd, const char *lease_dir, const UsernsPool *p, const Taken *t, const char *name,
+                     uint32_t *ret) {
+        uint32_t slots = (p->last - p->first) / USERNS_RANGE_SIZE + 1, start = name_hash(name) % slots;
+
+        for (uint32_t i = 0; i < slots; i++) {
+                uint32_t base = p->first + ((start + i) % slots) * USERNS_RANGE_SIZE;
+                char text[16];
+                int r;
+
+                if (range_taken(p, t, name, base))
+                        continue;
+                (void) snprintf(text, sizeof text, "0x%08" PRIx32 "\n", base);
+                r = write_file_atomic(lease_dir, name, text, strlen(text), 0600);
+                if (r < 0)
+                        return r;
+                *ret = base;
+                return 0;
+        }
+        return -EBUSY;
+}
+
+int userns_lease_acquire(const UsernsPool *p, const char *name, uint32_t *ret_base, bool *ret_reused) {
+        _cleanup_(taken_done) Taken t = {};
         _cleanup_close_ int dfd = -EBADF;
         uint32_t base;
         int r;
 
         if (!agent_name_is_valid(name))
                 return -EINVAL;
-        if (first % USERNS_RANGE_SIZE != 0 || last % USERNS_RANGE_SIZE != 0 || first > last)
+        if (p->first % USERNS_RANGE_SIZE != 0 || p->last % USERNS_RANGE_SIZE != 0 || p->first > p->last)
                 return -EINVAL;
-
-        if (mkdir(lease_dir, 0700) < 0 && errno != EEXIST)
+        r = mkdir_no_symlink(p->lease_dir, 0700);
+        if (r < 0)
+                return r;
+        dfd = open(p->lease_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return negative_errno();
+        if (flock(dfd, LOCK_EX) < 0) /* released when dfd is closed */
                 return negative_errno();
 
-        /* A restart keeps its range: files the agent left in the shared state
-         * directory stay owned by the same host ids. */
-        r = userns_lease_find(lease_dir, name, &base);
-        if (r >= 0 && base >= first && base <= last && base % USERNS_RANGE_SIZE == 0) {
+        r = collect_leases(dfd, &t);
+        if (r >= 0 && p->check_nss)
+                r = collect_nss(&t, p);
+        if (r < 0)
+                return r;
+
+        r = read_lease(dfd, name, &base);
+        if (r >= 0) {
+                /* Kept for good: a range that now collides is reported, not
+                 * silently replaced (the agent's files are owned by it). */
+                if (base < p->first || base > p->last || range_taken(p, &t, name, base))
+                        return -EADDRINUSE;
                 *ret_base = base;
                 *ret_reused = true;
                 return 0;
         }
-        if (r < 0 && r != -ENOENT)
+        if (r != -ENOENT)
                 return r;
-
-        dfd = open(lease_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (dfd < 0)
-                return negative_errno();
-
-        for (uint64_t b = first; b <= last; b += USERNS_RANGE_SIZE) {
-                _cleanup_close_ int fd = -EBADF;
-                char file[16], content[AGENT_NAME_MAX + 2];
-                size_t len;
-                ssize_t k;
-
-                (void) snprintf(file, sizeof file, "%08" PRIx32, (uint32_t) b);
-                fd = openat(dfd, file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-                if (fd < 0) {
-                        if (errno == EEXIST)
-                                continue;
-                        return negative_errno();
-                }
-
-                len = (size_t) snprintf(content, sizeof content, "%s\n", name);
-                k = write(fd, content, len);
-                if (k != (ssize_t) len) {
-                        r = k < 0 ? negative_errno() : -EIO;
-                        (void) unlinkat(dfd, file, 0);
-                        return r;
-                }
-                *ret_base = (uint32_t) b;
-                *ret_reused = false;
-                return 0;
-        }
-        return -EBUSY;
-}
-
-static int release_cb(int dfd, const char *file, uint32_t base, void *userdata) {
-        if (unlinkat(dfd, file, 0) < 0 && errno != ENOENT)
-                return negative_errno();
+        r = lease_new(dfd, p->lease_dir, p, &t, name, &base);
+        if (r < 0)
+                return r;
+        *ret_base = base;
+        *ret_reused = false;
         return 0;
 }
 
 int userns_lease_release(const char *lease_dir, const char *name) {
+        _cleanup_close_ int dfd = -EBADF;
+
+        if (!agent_name_is_valid(name))
+                return -EINVAL;
+        dfd = open(lease_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (flock(dfd, LOCK_EX) < 0)
+                return negative_errno();
+        if (unlinkat(dfd, name, 0) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        return 1;
+}
+
+int userns_pool_default(UsernsPool *ret, char **ret_dir) {
+        const char *root = agent_lease_root();
         int r;
 
-        r = for_each_own_lease(lease_dir, name, release_cb, NULL);
-        if (r == -ENOENT)
-                return 0;
-        return r;
+        r = mkdir_no_symlink(root, 0700);
+        if (r < 0)
+                return r;
+        if (asprintf(ret_dir, "%s/%s", root, AGENT_LEASE_USERNS_DIR) < 0)
+                return -ENOMEM;
+        *ret = (UsernsPool) {
+                .lease_dir = *ret_dir,
+                .nspawn_lock_dir = NSPAWN_UID_LOCK_DIR,
+                .first = USERNS_FIRST_BASE,
+                .last = USERNS_LAST_BASE,
+                .check_nss = true,
+        };
+        return 0;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Small helpers shared by configure and recycle: where the state lives, name
- * checks, atomic file writes and unmounting. */
+/* Small helpers shared by provision, configure and recycle: the one way to
+ * mount and unmount (libmount), and joining the host's namespaces. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,96 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "configure.h"
+#include "fs-util.h"
 #include "log.h"
 #include "runtime.h"
-
-const char *runtime_root(void) {
-        const char *e = getenv("AGENTCAGE_RUNTIME_DIR");
-
-        if (!e || !*e)
-                return AGENT_RUNTIME_ROOT_DEFAULT;
-        if (e[0] != '/' || strstr(e, "/../") || strlen(e) > 512) {
-                log_warning("Ignoring AGENTCAGE_RUNTIME_DIR=%s: not a plain absolute path.", e);
-                return AGENT_RUNTIME_ROOT_DEFAULT;
-        }
-        return e;
-}
-
-static int write_all(int fd, const void *data, size_t size) {
-        const char *p = data;
-
-        while (size > 0) {
-                ssize_t k = write(fd, p, size);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                size -= (size_t) k;
-        }
-        return 0;
-}
-
-struct buffer {
-        const void *data;
-        size_t size;
-};
-
-static int buffer_writer(int fd, void *userdata) {
-        const struct buffer *b = userdata;
-        return write_all(fd, b->data, b->size);
-}
-
-int write_file_atomic(const char *dir, const char *name, const void *data, size_t size, mode_t mode) {
-        struct buffer b = { data, size };
-        return write_file_atomic_with(dir, name, mode, buffer_writer, &b);
-}
-
-int write_file_atomic_with(const char *dir, const char *name, mode_t mode,
-                           int (*writer)(int fd, void *userdata), void *userdata) {
-        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
-        char tmp[64];
-        int r;
-
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (dfd < 0)
-                return negative_errno();
-
-        /* A fixed temp name in a root-only directory: a leftover of a crash is
-         * simply replaced (O_EXCL after unlink), never followed. */
-        r = snprintf(tmp, sizeof tmp, ".#%.40s.tmp", name);
-        if (r < 0 || (size_t) r >= sizeof tmp)
-                return -ENAMETOOLONG;
-        (void) unlinkat(dfd, tmp, 0);
-
-        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-        if (fd < 0)
-                return negative_errno();
-
-        r = writer(fd, userdata);
-        if (r >= 0 && fchmod(fd, mode) < 0) /* umask must not decide */
-                r = negative_errno();
-        if (r >= 0 && fsync(fd) < 0)
-                r = negative_errno();
-        if (r >= 0 && close(TAKE_FD(fd)) < 0)
-                r = negative_errno();
-        if (r >= 0 && renameat(dfd, tmp, dfd, name) < 0)
-                r = negative_errno();
-        if (r < 0) {
-                (void) unlinkat(dfd, tmp, 0);
-                return r;
-        }
-        return 0;
-}
 
 int path_is_mount_point(const char *path) {
         struct statx sx = {};
@@ -107,6 +28,48 @@ int path_is_mount_point(const char *path) {
         if (!(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
                 return -EOPNOTSUPP; /* kernel < 5.8; not a target of ours */
         return !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* Turns libmount's ways of failing into one -errno, and its message into MSG. */
+static int mnt_context_errno(struct libmnt_context *cxt, int r, char *msg, size_t msg_size) {
+        int e = mnt_context_syscall_called(cxt) ? mnt_context_get_syscall_errno(cxt) : 0;
+
+        if (msg && msg_size > 0)
+                (void) mnt_context_get_excode(cxt, r, msg, msg_size);
+        if (e > 0)
+                return -e;
+        if (r < 0)
+                return r;
+        return -EINVAL; /* a libmount MNT_ERR_* code */
+}
+
+int mount_libmount(const char *source, const char *target, const char *fstype, const char *options,
+                   char *msg, size_t msg_size) {
+        struct libmnt_context *cxt;
+        int r;
+
+        if (msg && msg_size > 0)
+                msg[0] = '\0';
+        cxt = mnt_new_context();
+        if (!cxt)
+                return -ENOMEM;
+        /* No /sbin/mount.* helpers, no fstab, no utab: exactly this mount. */
+        (void) mnt_context_disable_helpers(cxt, 1);
+        (void) mnt_context_disable_mtab(cxt, 1);
+        (void) mnt_context_set_optsmode(cxt, MNT_OMODE_NOTAB);
+        r = mnt_context_set_source(cxt, source);
+        if (r >= 0 && fstype)
+                r = mnt_context_set_fstype(cxt, fstype);
+        if (r >= 0)
+                r = mnt_context_set_target(cxt, target);
+        if (r >= 0)
+                r = mnt_context_set_options(cxt, options);
+        if (r >= 0)
+                r = mnt_context_mount(cxt);
+        if (r != 0 || mnt_context_get_status(cxt) != 1)
+                r = mnt_context_errno(cxt, r, msg, msg_size);
+        mnt_free_context(cxt);
+        return r;
 }
 
 static int umount_one(const char *path) {
@@ -119,13 +82,12 @@ static int umount_one(const char *path) {
         /* No /sbin/umount.* helpers and no utab bookkeeping: we unmount what
          * we mounted ourselves, by path. */
         (void) mnt_context_disable_helpers(cxt, 1);
+        (void) mnt_context_disable_mtab(cxt, 1);
         r = mnt_context_set_target(cxt, path);
         if (r >= 0)
                 r = mnt_context_umount(cxt);
-        if (r > 0) /* umount(2) failed: libmount returns the errno as positive */
-                r = -r;
-        else if (r < 0 && mnt_context_syscall_called(cxt) && mnt_context_get_syscall_errno(cxt) > 0)
-                r = -mnt_context_get_syscall_errno(cxt);
+        if (r != 0)
+                r = mnt_context_errno(cxt, r, NULL, 0);
         mnt_free_context(cxt);
         return r;
 }
@@ -214,4 +176,62 @@ int join_host_namespaces(bool mount) {
                 log_debug("Joined the host's %s namespace.", ns[i].type);
         }
         return 0;
+}
+
+/* kstrtobool(), as the kernel reads init_on_free=. */
+static int kernel_bool(const char *v, size_t n) {
+        if (n == 0)
+                return -EINVAL;
+        if (strchr("1yY", v[0]) || (n == 2 && strncasecmp(v, "on", 2) == 0))
+                return 1;
+        if (strchr("0nN", v[0]) || (n == 3 && strncasecmp(v, "off", 3) == 0))
+                return 0;
+        return -EINVAL;
+}
+
+int kernel_zeroes_freed_pages(const char *cmdline, const char *kconfig) {
+        int on = -1;
+
+        /* The last init_on_free= wins, as in the kernel; "--" ends its part. */
+        for (const char *p = cmdline; p && *p;) {
+                size_t n;
+
+                p += strspn(p, " \t\n");
+                n = strcspn(p, " \t\n");
+                if (n == 2 && strncmp(p, "--", 2) == 0)
+                        break;
+                if (n > 13 && strncmp(p, "init_on_free=", 13) == 0) {
+                        int b = kernel_bool(p + 13, n - 13);
+                        if (b >= 0)
+                                on = b;
+                }
+                p += n;
+        }
+        if (on >= 0)
+                return on;
+        return kconfig && strstr(kconfig, "\nCONFIG_INIT_ON_FREE_DEFAULT_ON=y\n") ? 1 : 0;
+}
+
+int memory_wipe_check(void) {
+        _cleanup_free_ char *cmdline = NULL, *kconfig = NULL, *path = NULL;
+        const char *override = getenv("AGENTCAGE_ALLOW_UNZEROED_FREE");
+        struct utsname u;
+        int r;
+
+        r = read_file_bounded(AT_FDCWD, "/proc/cmdline", 64 * 1024, &cmdline, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read /proc/cmdline: %m");
+        if (uname(&u) >= 0 && asprintf(&path, "/boot/config-%s", u.release) >= 0)
+                (void) read_file_bounded(AT_FDCWD, path, 4 * 1024 * 1024, &kconfig, NULL);
+        if (kernel_zeroes_freed_pages(cmdline, kconfig) > 0)
+                return 0;
+        if (override && streq(override, "1")) {
+                log_warning("The kernel does not zero freed memory (no init_on_free=1): what this agent leaves in "
+                            "RAM (its secrets, /tmp, the plaintext of its workspace) may outlive it until the pages "
+                            "are reused. Allowed by the site (AGENTCAGE_ALLOW_UNZEROED_FREE=1).");
+                return 0;
+        }
+        return log_error_errno(-EPERM, "The kernel does not zero freed memory: boot it with init_on_free=1, or allow "
+                               "this explicitly with Environment=AGENTCAGE_ALLOW_UNZEROED_FREE=1 in a drop-in for "
+                               "agent@.service (README, \"The data promise\"). Refusing to start the agent.");
 }

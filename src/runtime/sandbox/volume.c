@@ -200,28 +200,7 @@ static int make_filesystem(const char *dev) {
 }
 
 static int mount_workspace(const char *dev, const char *where) {
-        struct libmnt_context *cxt;
-        int r;
-
-        cxt = mnt_new_context();
-        if (!cxt)
-                return -ENOMEM;
-        (void) mnt_context_disable_helpers(cxt, 1);
-        r = mnt_context_set_source(cxt, dev);
-        if (r >= 0)
-                r = mnt_context_set_fstype(cxt, "ext4");
-        if (r >= 0)
-                r = mnt_context_set_target(cxt, where);
-        if (r >= 0)
-                r = mnt_context_set_options(cxt, "nosuid,nodev,noexec,noatime,discard,noinit_itable");
-        if (r >= 0)
-                r = mnt_context_mount(cxt);
-        if (r != 0 && mnt_context_syscall_called(cxt) && mnt_context_get_syscall_errno(cxt) > 0)
-                r = -mnt_context_get_syscall_errno(cxt);
-        else if (r > 0)
-                r = -EINVAL;
-        mnt_free_context(cxt);
-        return r;
+        return mount_libmount(dev, where, "ext4", "nosuid,nodev,noexec,noatime,discard,noinit_itable", NULL, 0);
 }
 
 /* Refuses sizes the machine could never back: the check that stops
@@ -247,12 +226,65 @@ static double now_sec(void) {
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
+/* Activates MAPPING over LOOP_PATH with a key from the kernel's random
+ * generator. Logs. */
+static int activate_with_fresh_key(struct crypt_device *cd, const char *mapping, const char *loop_path) {
+        _Alignas(64) unsigned char key[WORKSPACE_KEY_SIZE] = {};
+        int r = 0;
+
+        /* The key: locked so it is never swapped out, wiped the moment the
+         * kernel has its copy. A failing mlock() is fatal: root always may. */
+        if (mlock(key, sizeof key) < 0)
+                return log_error_errno(negative_errno(), "Failed to lock the workspace key in memory: %m");
+        for (size_t got = 0; got < sizeof key;) {
+                ssize_t k = getrandom(key + got, sizeof key - got, 0);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        r = k < 0 ? negative_errno() : -EIO;
+                        break;
+                }
+                got += (size_t) k;
+                r = 0;
+        }
+        if (r >= 0)
+                r = crypt_activate_by_volume_key(cd, mapping, (const char *) key, sizeof key,
+                                                 CRYPT_ACTIVATE_ALLOW_DISCARDS);
+        explicit_bzero(key, sizeof key);
+        (void) munlock(key, sizeof key);
+        if (r < 0)
+                return log_error_errno(r, "Failed to activate the dm-crypt mapping %s on %s: %m", mapping, loop_path);
+        return 0;
+}
+
+/* Mounts the workspace file system DEV at MOUNT_POINT, empty and owned by
+ * OWNER, 0700. Logs. */
+static int mount_and_hand_over(const char *dev, const char *mount_point, uid_t owner) {
+        _cleanup_close_ int dfd = -EBADF;
+        int r;
+
+        if (mkdir(mount_point, 0700) < 0 && errno != EEXIST)
+                return log_error_errno(negative_errno(), "Failed to create %s: %m", mount_point);
+        r = mount_workspace(dev, mount_point);
+        if (r < 0)
+                return log_error_errno(r, "Failed to mount %s at %s: %m", dev, mount_point);
+
+        dfd = open(mount_point, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return log_error_errno(negative_errno(), "Failed to open %s: %m", mount_point);
+        /* An empty workspace: lost+found is for fsck, which never runs on a
+         * filesystem that lives as long as the agent. */
+        (void) unlinkat(dfd, "lost+found", AT_REMOVEDIR);
+        if (fchown(dfd, owner, owner) < 0 || fchmod(dfd, 0700) < 0)
+                return log_error_errno(negative_errno(), "Failed to hand %s to the agent: %m", mount_point);
+        return 0;
+}
+
 int workspace_setup(const char *name, const char *mount_point, uint64_t size, uid_t owner) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
         _cleanup_free_ char *mapping = NULL, *loop_path = NULL, *dev = NULL, *memfd_name = NULL;
-        _cleanup_close_ int memfd = -EBADF, loopfd = -EBADF, dfd = -EBADF;
+        _cleanup_close_ int memfd = -EBADF, loopfd = -EBADF;
         struct crypt_params_plain params = { .sector_size = WORKSPACE_SECTOR_SIZE };
-        _Alignas(64) unsigned char key[WORKSPACE_KEY_SIZE];
         double t0 = now_sec();
         int r;
 
@@ -297,32 +329,9 @@ int workspace_setup(const char *name, const char *mount_point, uint64_t size, ui
                 goto fail;
         }
 
-        /* The key: locked so it is never swapped out, wiped the moment the
-         * kernel has its copy. A failing mlock() is fatal: root always may. */
-        if (mlock(key, sizeof key) < 0) {
-                r = log_error_errno(negative_errno(), "Failed to lock the workspace key in memory: %m");
+        r = activate_with_fresh_key(cd, mapping, loop_path);
+        if (r < 0)
                 goto fail;
-        }
-        for (size_t got = 0; got < sizeof key;) {
-                ssize_t k = getrandom(key + got, sizeof key - got, 0);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0) {
-                        r = k < 0 ? negative_errno() : -EIO;
-                        break;
-                }
-                got += (size_t) k;
-                r = 0;
-        }
-        if (r >= 0)
-                r = crypt_activate_by_volume_key(cd, mapping, (const char *) key, sizeof key,
-                                                 CRYPT_ACTIVATE_ALLOW_DISCARDS);
-        explicit_bzero(key, sizeof key);
-        (void) munlock(key, sizeof key);
-        if (r < 0) {
-                log_error_errno(r, "Failed to activate the dm-crypt mapping %s on %s: %m", mapping, loop_path);
-                goto fail;
-        }
         log_info("Activated dm-crypt mapping %s on %s (%llu bytes of RAM).", mapping, loop_path,
                  (unsigned long long) size);
 
@@ -338,36 +347,15 @@ int workspace_setup(const char *name, const char *mount_point, uint64_t size, ui
         if (r < 0)
                 goto fail;
 
-        if (mkdir(mount_point, 0700) < 0 && errno != EEXIST) {
-                r = log_error_errno(negative_errno(), "Failed to create %s: %m", mount_point);
+        r = mount_and_hand_over(dev, mount_point, owner);
+        if (r < 0)
                 goto fail;
-        }
-        r = mount_workspace(dev, mount_point);
-        if (r < 0) {
-                log_error_errno(r, "Failed to mount %s at %s: %m", dev, mount_point);
-                goto fail;
-        }
-
-        dfd = open(mount_point, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (dfd < 0) {
-                r = log_error_errno(negative_errno(), "Failed to open %s: %m", mount_point);
-                goto fail;
-        }
-        /* An empty workspace: lost+found is for fsck, which never runs on a
-         * filesystem that lives as long as the agent. */
-        (void) unlinkat(dfd, "lost+found", AT_REMOVEDIR);
-        if (fchown(dfd, owner, owner) < 0 || fchmod(dfd, 0700) < 0) {
-                r = log_error_errno(negative_errno(), "Failed to hand %s to the agent: %m", mount_point);
-                goto fail;
-        }
 
         log_info("Workspace of %llu bytes ready at %s in %.3fs.", (unsigned long long) size, mount_point,
                  now_sec() - t0);
         return 0;
 
 fail:
-        closep(&dfd);
-        dfd = -EBADF;
         crypt_free(cd);
         cd = NULL;
         closep(&loopfd);

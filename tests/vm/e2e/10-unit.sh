@@ -24,8 +24,10 @@ check_output "the unit names its definition as SourcePath" \
 check_output "the unit starts through agent-runtime start" \
         '^ExecStart=.*/agent-runtime start' systemctl cat "$unit"
 # ExecStart= spans several lines in the file; systemd's parsed argv does not.
-check_output "agent-runtime start becomes systemd-nspawn, the agent's command line after --" \
-        'argv\[\]=/usr/.*/agent-runtime start .* -- /usr/bin/systemd-nspawn .* -- .*/usr/bin/demo-agent --interval 1 ' \
+check_output "agent-runtime start takes the agent's configuration, its command line after --" \
+        'argv\[\]=/usr/.*/agent-runtime start --name=e2e-unit .* -- /usr/bin/demo-agent --interval 1 ' \
+        systemctl show -p ExecStart --value "$unit"
+check_no_output "the unit builds no nspawn command line of its own" 'systemd-nspawn|ALLOCATED' \
         systemctl show -p ExecStart --value "$unit"
 check_output "systemd loaded it without errors" \
         '^LoadState=loaded$' systemctl show -p LoadState "$unit"

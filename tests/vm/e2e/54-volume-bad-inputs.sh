@@ -16,7 +16,9 @@ install -d -m 1777 /srv/e2e-open-dir
 printf 'x' >/etc/agents/secrets/e2e-open && chmod 0666 /etc/agents/secrets/e2e-open
 printf 'x' >/srv/e2e-open-dir/secret && chmod 0600 /srv/e2e-open-dir/secret
 head -c 1048577 /dev/zero >/etc/agents/secrets/e2e-big && chmod 0600 /etc/agents/secrets/e2e-big
-trap 'rm -rf /etc/agents/secrets/e2e-open /srv/e2e-open-dir /etc/agents/secrets/e2e-big; _lib_cleanup' EXIT
+printf 'x' >/etc/agents/secrets/e2e-linked && chmod 0600 /etc/agents/secrets/e2e-linked &&
+        ln -f /etc/agents/secrets/e2e-linked /etc/agents/e2e-linked-elsewhere
+trap 'rm -rf /etc/agents/secrets/e2e-open /srv/e2e-open-dir /etc/agents/secrets/e2e-big /etc/agents/secrets/e2e-linked /etc/agents/e2e-linked-elsewhere; _lib_cleanup' EXIT
 
 # refused NAME DESCRIPTION REGEX EXTRA-INI: the start fails, status matches
 # REGEX, nothing is left.
@@ -41,24 +43,29 @@ refused e2e-vol-nosrc "a missing secret source" \
 tok=/etc/agents/secrets/e2e-missing"
 
 refused e2e-vol-dirsrc "a directory as secret source" \
-        "Secret 'tok': source /etc/agents/secrets is a directory" \
+        "Secret 'tok': source /etc/agents/secrets: /etc/agents/secrets is a directory" \
         "[Secrets]
 tok=/etc/agents/secrets"
 
 refused e2e-vol-devsrc "a device as secret source" \
-        "Secret 'tok': source /dev/null is not a regular file" \
+        "Secret 'tok': source /dev/null: /dev/null is not a regular file" \
         "[Secrets]
 tok=/dev/null"
 
 refused e2e-vol-opensrc "a secret source others can write" \
-        "Secret 'tok': source /etc/agents/secrets/e2e-open is writable by others" \
+        "Secret 'tok': source /etc/agents/secrets/e2e-open: /etc/agents/secrets/e2e-open is writable by group or others; secret sources must be owned by root" \
         "[Secrets]
 tok=/etc/agents/secrets/e2e-open"
 
 refused e2e-vol-opendir "a secret source in a directory others can write" \
-        "Secret 'tok': source /srv/e2e-open-dir/secret is in directory /srv/e2e-open-dir, which others can write" \
+        "Secret 'tok': source /srv/e2e-open-dir/secret: /srv/e2e-open-dir is writable by group or others" \
         "[Secrets]
 tok=/srv/e2e-open-dir/secret"
+
+refused e2e-vol-linksrc "a secret source with a second link" \
+        "Secret 'tok': source /etc/agents/secrets/e2e-linked: /etc/agents/secrets/e2e-linked has more than one link" \
+        "[Secrets]
+tok=/etc/agents/secrets/e2e-linked"
 
 refused e2e-vol-bigsrc "a secret source over 1 MiB" \
         "Secret 'tok': source /etc/agents/secrets/e2e-big is larger than 1048576 bytes" \

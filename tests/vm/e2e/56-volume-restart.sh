@@ -14,12 +14,12 @@ name=e2e-vol-restart
 ws=$RUNTIME_DIR/$name/workspace
 
 check "first configure" "$rt" configure --name="$name" --uid=1000 --workspace-size=16777216
-env1=$(cat "$RUNTIME_DIR/$name/runtime.env" 2>/dev/null)
+env1=$(lease_of "$name")
 key1=$(dmsetup table --showkeys "agentcage-$name" 2>/dev/null | awk '{ print $5 }')
 echo old >"$ws/old-file"
 
 check "second configure over the leftovers" "$rt" configure --name="$name" --uid=1000 --workspace-size=16777216
-env2=$(cat "$RUNTIME_DIR/$name/runtime.env" 2>/dev/null)
+env2=$(lease_of "$name")
 key2=$(dmsetup table --showkeys "agentcage-$name" 2>/dev/null | awk '{ print $5 }')
 check "the user-namespace range is kept" test -n "$env1" -a "$env1" = "$env2"
 check "the old workspace content is gone" test ! -e "$ws/old-file"
@@ -29,6 +29,7 @@ check "exactly one loop device" test "$(loop_devices_of "$name" | wc -l)" -eq 1
 
 check "recycle" "$rt" recycle --name="$name"
 check "nothing is left" nothing_left "$name"
+check "the lease outlives recycle: the range is the agent's for good" test "$(lease_of "$name")" = "$env1"
 check "recycle again" "$rt" recycle --name="$name"
 check "recycle of an agent that never ran" "$rt" recycle --name=e2e-vol-never
 

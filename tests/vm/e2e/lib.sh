@@ -221,3 +221,37 @@ journal_after() {
                 journalctl -q --no-pager -b "${@:2}"
         fi
 }
+
+# --- searching the guest's whole RAM (the host side is tests/vm/ramdump-lib.sh)
+# ramdump_token: a fresh random token (24 hex digits). Put copies of it where
+# they should be found with ramdump_put, never the token itself in a file.
+ramdump_token() { od -An -N12 -tx1 /dev/urandom | tr -d ' \n'; }
+# ramdump_put TOKEN FILE [CMD…]: writes TOKEN with its digits mapped to g-v
+# into FILE (through CMD, e.g. nsenter, if given); short-lived processes make
+# the copy, so it is not in this shell's memory.
+ramdump_put() {
+        local tok=$1 file=$2
+        shift 2
+        "$@" sh -c 'printf %s "$1" | tr 0-9a-f g-v >"$2"' _ "$tok" "$file"
+}
+# ramdump_search NAME TOKEN…: has the host dump the guest's RAM and count the
+# mapped copies of each token; prints "TOKEN COUNT" lines (and DUMP-BYTES).
+RAMDUMP_DIR=${RAMDUMP_DIR:-/run/agentcage-testbed/results/ramdump}
+ramdump_search() {
+        local name=$1 i
+        shift
+        [ -d "$RAMDUMP_DIR" ] || { echo "no $RAMDUMP_DIR: the host does not serve RAM dumps"; return 1; }
+        rm -f "$RAMDUMP_DIR/$name.res"
+        printf '%s\n' "$@" >"$RAMDUMP_DIR/$name.req.tmp" && mv "$RAMDUMP_DIR/$name.req.tmp" "$RAMDUMP_DIR/$name.req"
+        for ((i = 0; i < 1200; i++)); do
+                if [ -e "$RAMDUMP_DIR/$name.res" ]; then
+                        cat "$RAMDUMP_DIR/$name.res"
+                        return 0
+                fi
+                sleep 0.5
+        done
+        echo "the host did not answer the RAM dump request $name"
+        return 1
+}
+# ramdump_count OUTPUT TOKEN: the count ramdump_search printed for TOKEN.
+ramdump_count() { printf '%s\n' "$1" | awk -v t="$2" '$1 == t { print $2 }'; }
