@@ -23,13 +23,13 @@ secret_value=e2e-file-secret-4b8f0a
 cred_value=e2e-credential-9c31d7
 printf '%s' "$secret_value" >/etc/agents/secrets/e2e-token
 chmod 0600 /etc/agents/secrets/e2e-token
-printf '%s' "$cred_value" >/etc/credstore/e2e-cred
-chmod 0600 /etc/credstore/e2e-cred
-trap 'forget_unit "$unit"; rm -f /etc/agents/secrets/e2e-token /etc/credstore/e2e-cred; _lib_cleanup' EXIT
+printf '%s' "$cred_value" >/etc/credstore/e2e-vol-run.cred
+chmod 0600 /etc/credstore/e2e-vol-run.cred
+trap 'forget_unit "$unit"; rm -f /etc/agents/secrets/e2e-token /etc/credstore/e2e-vol-run.cred; _lib_cleanup' EXIT
 
 write_volume_agent "$name" "--interval=1" "[Secrets]
 token=/etc/agents/secrets/e2e-token
-cred=cred:e2e-cred"
+cred=cred:e2e-vol-run.cred"
 reload
 forget_unit "$unit"
 
