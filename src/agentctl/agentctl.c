@@ -36,6 +36,7 @@
 #include "config.h"
 #include "ctl-util.h"
 #include "definition.h"
+#include "export.h"
 #include "log.h"
 #include "parse-value.h"
 #include "render.h"
@@ -1688,7 +1689,9 @@ static void help(void) {
                "  release NAME                the task is done: drop it and stop the agent\n"
                "  reap                        stop agents without a task for longer than OrphanTimeoutSec=\n"
                "  cat NAME                    the definition, its drop-ins and the unit made from it\n"
-               "  verify [FILE…]              check definitions with the generator's own code\n\n"
+               "  verify [FILE…]              check definitions with the generator's own code\n"
+               "  export NAME --format kubernetes|oci-seccomp|docker\n"
+               "                              the agent's floor for another engine (see export --help)\n\n"
                "Options:\n"
                "  --json                      machine-readable output (list, status, cat, verify)\n"
                "  --names                     list: print only the names\n"
@@ -1716,6 +1719,8 @@ int main(int argc, char *argv[]) {
         log_set_prefix("agentctl");
         /* A reply from systemd is not a reason to leave files others can write. */
         umask(0077);
+        if (argc > 1 && streq(argv[1], "export")) /* its own options: see export.c */
+                return verb_export(argc - 1, argv + 1);
 
         opterr = 0;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
