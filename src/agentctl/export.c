@@ -72,13 +72,13 @@ static int parse_format(const char *s, Format *ret) {
  * printable text. */
 static int check_value(const char *opt, const char *v) {
         if (v[0] == '\0' || !string_is_printable_utf8(v, false)) {
-                log_error("Invalid %s '%s': expected printable text.", opt, v);
+                log_error("Invalid %s: expected printable text (no control characters).", opt);
                 return -EINVAL;
         }
         return 0;
 }
 
-static int parse_one(ExportArgs *x, int c, const char *arg, const char *opt) {
+static int parse_one(ExportArgs *x, int c, const char *arg) {
         switch (c) {
         case 'f':
                 if (x->format != FORMAT_NONE)
@@ -99,12 +99,12 @@ static int parse_one(ExportArgs *x, int c, const char *arg, const char *opt) {
                 if (x->opts.image)
                         return log_error("--image given twice."), -EINVAL;
                 x->opts.image = arg;
-                return check_value(opt, arg);
+                return check_value("--image", arg);
         case 's':
                 if (x->opts.seccomp_profile)
                         return log_error("--seccomp-profile given twice."), -EINVAL;
                 x->opts.seccomp_profile = arg;
-                return check_value(opt, arg);
+                return check_value("--seccomp-profile", arg);
         default:
                 return -EINVAL;
         }
@@ -134,7 +134,7 @@ static int parse_args(int argc, char *argv[], ExportArgs *x) {
                                 log_error("Unknown option '%s' (see agentctl export --help).", argv[optind - 1]);
                         return EXPORT_USAGE;
                 }
-                if (parse_one(x, c, optarg, argv[optind - 1]) < 0)
+                if (parse_one(x, c, optarg) < 0)
                         return EXPORT_USAGE;
         }
         if (optind + 1 != argc) {
