@@ -227,7 +227,9 @@ static int render_kubernetes(const Agent *a, const ExportArgs *x, Buffer *out) {
                                    "# Pod Security Standard and its NetworkPolicy. Install the seccomp profile\n"
                                    "# (agentctl export %s --format oci-seccomp) at the kubelet's seccomp root as the\n"
                                    "# localhostProfile below names it, load the AppArmor profile %s on every\n"
-                                   "# node, create the Secret %s-secrets if the agent has secrets.\n"
+                                   "# node, create the Secret %s-secrets if the agent has secrets. hostUsers: false\n"
+                                   "# and appArmorProfile need Kubernetes 1.30 or later (user namespaces: the\n"
+                                   "# UserNamespacesSupport feature, on by default from 1.33, and a runtime with it).\n"
                                    "# What Kubernetes cannot express (also in the annotation %s):\n",
                               a->name, a->name, EXPORT_APPARMOR_PROFILE, a->name, EXPORT_KUBE_ANNOTATION);
                 r = export_kube_not_expressed(a, &lost);

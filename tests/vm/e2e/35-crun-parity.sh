@@ -58,8 +58,8 @@ check_output "the profile is JSON with the EPERM default" '^SCMP_ACT_ERRNO 1$' \
         python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); print(p["defaultAction"], p["defaultErrnoRet"])' "$work/profile.json"
 
 mkdir -p "$work/bundle"
-# shellcheck disable=SC2016
-check "config.json is written from the exported profile" python3 - "$work/profile.json" "$image" "$work/bundle/config.json" <<'PY'
+# (check runs its command with stdin from /dev/null: the program is a file)
+cat >"$work/make-config.py" <<'PY'
 import json, sys
 profile, rootfs, out = sys.argv[1:]
 ro_nosuid = ["nosuid", "noexec", "nodev", "ro"]
@@ -101,6 +101,8 @@ config = {
 }
 json.dump(config, open(out, "w"), indent=1)
 PY
+check "config.json is written from the exported profile" \
+        python3 "$work/make-config.py" "$work/profile.json" "$image" "$work/bundle/config.json"
 check "the bundle's seccomp is the exported profile, unchanged" python3 -c '
 import json, sys
 sys.exit(0 if json.load(open(sys.argv[1]))["linux"]["seccomp"] == json.load(open(sys.argv[2])) else 1)' \
