@@ -22,7 +22,7 @@ const fs = require("fs");
 const path = require("path");
 
 const modules = process.argv[2];
-const req = (m) => require(path.join(modules, "node_modules", m));
+const req = (m) => require(path.resolve(modules, "node_modules", m));
 const { Pod } = req("kubernetes-models/v1");
 const { NetworkPolicy } = req("kubernetes-models/networking.k8s.io/v1");
 const YAML = req("yaml");

@@ -82,7 +82,7 @@ static int run_python(const char *python, const char *prog, const char *input, s
                 dup2(fds[0], 0);
                 close(fds[0]);
                 close(fds[1]);
-                execl(python, python, "-c", prog, (char *) NULL);
+                execlp(python, python, "-c", prog, (char *) NULL);
                 _exit(127);
         }
         close(fds[0]);

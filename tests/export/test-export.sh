@@ -18,7 +18,7 @@ set -u
 
 AGENTCTL=$1
 SRC=$(cd "$2" && pwd) || exit 1
-NPM_DIR=$3
+NPM_DIR=$(realpath -m "$3")
 PYTHON=$4
 DEFAULT_PROFILE=$5
 n=0
