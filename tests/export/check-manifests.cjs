@@ -13,6 +13,9 @@
 //   node check-manifests.cjs MODULES --mutate NAME MANIFEST.json [network]
 //       applies one deliberate breakage to the manifest and exits 0 only if
 //       the checks above reject it: the checks can fail.
+//   node check-manifests.cjs MODULES --mutate-all MANIFEST.json [network]
+//       every breakage in turn, one line each: "rejected NAME: reason" or
+//       "ACCEPTED NAME".
 //
 // Prints what it finds as "# " lines. Exit status 0: accepted (with --mutate:
 // the broken manifest was rejected).
@@ -215,6 +218,16 @@ function main() {
         const args = process.argv.slice(3);
         if (args[0] === "--list-mutations") {
                 console.log(Object.keys(MUTATIONS).join("\n"));
+                return 0;
+        }
+        if (args[0] === "--mutate-all") {
+                // One line per mutation: "rejected NAME: first reason" or "ACCEPTED NAME".
+                for (const name of Object.keys(MUTATIONS)) {
+                        const list = JSON.parse(fs.readFileSync(args[1], "utf8"));
+                        MUTATIONS[name](list.items.find((o) => o.kind === "Pod"));
+                        const errors = check(list.items, args[2] || "none");
+                        console.log(errors.length > 0 ? `rejected ${name}: ${errors[0]}` : `ACCEPTED ${name}`);
+                }
                 return 0;
         }
         if (args[0] === "--mutate") {
