@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "export.h"
 #include "images.h"
 #include "log.h"
 #include "parse-value.h"
@@ -70,7 +71,9 @@ static void help(void) {
                "  cat NAME                    the definition, its drop-ins and the unit made from it\n"
                "  verify [FILE…]              check definitions with the generator's own code\n"
                "  images [--prune]            the image cache (--prune: drop what no definition uses)\n"
-               "  pull NAME                   fetch, check and cache the agent's Image= reference now\n\n"
+               "  pull NAME                   fetch, check and cache the agent's Image= reference now\n"
+               "  export NAME --format kubernetes|oci-seccomp|docker\n"
+               "                              the agent's floor for another engine (see export --help)\n\n"
                "Options:\n"
                "  --json                      machine-readable output (list, status, cat, verify)\n"
                "  --names                     list: print only the names\n"
@@ -211,5 +214,9 @@ int main(int argc, char *argv[]) {
         log_set_prefix("agentctl");
         /* A reply from systemd is not a reason to leave files others can write. */
         umask(0077);
+        /* export has options of its own (--format, --output, --image) that the
+         * common parser does not know; it returns agentctl's exit statuses. */
+        if (argc > 1 && streq(argv[1], "export"))
+                return verb_export(argc - 1, argv + 1);
         return ctl_exit_status(run(argc, argv));
 }

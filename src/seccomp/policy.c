@@ -851,12 +851,24 @@ static int json_rule(const PolicyRule *rule, void *userdata) {
 }
 
 int seccomp_policy_write_oci_json(FILE *f) {
+        return seccomp_policy_write_oci_json_extra(f, NULL, 0);
+}
+
+int seccomp_policy_write_oci_json_extra(FILE *f, char *const *extra, size_t n_extra) {
         JsonState s = { .f = f };
         const char *arch;
         int r;
 
-        if (!f)
+        if (!f || (n_extra > 0 && !extra))
                 return -EINVAL;
+
+        /* The same refusal as the BPF filter: the JSON must never allow what
+         * the filter would not. */
+        for (size_t i = 0; i < n_extra; i++) {
+                r = seccomp_policy_check_extra(extra[i], NULL);
+                if (r < 0)
+                        return r;
+        }
 
         arch = native_arch_name();
         if (!arch)
@@ -875,6 +887,14 @@ int seccomp_policy_write_oci_json(FILE *f) {
         r = policy_foreach_rule(json_rule, &s);
         if (r < 0)
                 return r;
+        for (size_t i = 0; i < n_extra; i++) {
+                bool dup = find_allowed(extra[i], resolve(extra[i]));
+
+                for (size_t j = 0; j < i && !dup; j++)
+                        dup = streq(extra[j], extra[i]);
+                if (!dup) /* checked above: a name libseccomp knows, an identifier */
+                        fprintf(f, ",\n                                \"%s\"", extra[i]);
+        }
 
         fputs("\n                        ],\n                        \"action\": \"SCMP_ACT_ALLOW\"\n                }", f);
 

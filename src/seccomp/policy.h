@@ -32,6 +32,10 @@ int seccomp_policy_write_bpf(char *const *extra, size_t n_extra, int fd);
 /* Writes the allow-list in the OCI/Docker seccomp profile JSON format. Returns
  * 0 or -errno (including write errors on f, which is flushed). */
 int seccomp_policy_write_oci_json(FILE *f);
+/* The same with an agent's extra syscalls (its SystemCalls=) allowed too: the
+ * effective allow-list of that agent. An extra that
+ * seccomp_policy_check_extra() refuses makes this fail with the same error. */
+int seccomp_policy_write_oci_json_extra(FILE *f, char *const *extra, size_t n_extra);
 
 /* Writes the policy as a Markdown reference (allow-list, argument filters,
  * never-allowed list with reasons). Returns 0 or -errno. */
