@@ -44,7 +44,7 @@ table=$(probe_table "$unit")
 [ -n "$json" ] || bail "no JSON report from the probe"
 diag "the attack table:" "$table"
 
-row() { printf '%s\n' "$table" | grep -E "^$1 +\|"; }
+row() { printf '%s\n' "$table" | grep -E "^$1[^|]*\|"; }
 check "it has an interface besides lo (its veth)" bash -c '[[ $1 == *"\"interfaces\":["*","* ]]' _ "$json"
 for fam in 'socket\(AF_INET, SOCK_STREAM\)' 'socket\(AF_INET6, SOCK_STREAM\)' 'socket\(AF_INET, SOCK_DGRAM\)' 'socket\(AF_INET6, SOCK_DGRAM, UDP\)'; do
         check_output "allowed: $fam" '\| works +\| PASS$' row "$fam"
