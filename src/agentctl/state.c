@@ -44,6 +44,40 @@ static int read_entry(const char *name, const char *entry, size_t max, char **re
         return r == -EFBIG ? -EBADMSG : r;
 }
 
+int state_egress_read(const char *name, EgressCounters *ret) {
+        static const char *const keys[] = { "allowed=", "denied=", "bytes_up=", "bytes_down=" };
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        uint64_t v[ELEMENTSOF(keys)];
+        unsigned seen = 0;
+        char *line, *save = NULL;
+        int r;
+
+        if (!agent_name_is_valid(name))
+                return -EINVAL;
+        if (asprintf(&path, "%s/%s/%s.stats", agent_state_root(), AGENT_STATE_EGRESS_DIR, name) < 0)
+                return -ENOMEM;
+        r = ctl_read_file(path, 1024, &text, NULL);
+        if (r < 0)
+                return r == -EFBIG ? -EBADMSG : r;
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (strncmp(line, "agent=", 6) == 0) {
+                        if (!streq(line + 6, name))
+                                return -EBADMSG;
+                        continue;
+                }
+                for (size_t k = 0; k < ELEMENTSOF(keys); k++)
+                        if (strncmp(line, keys[k], strlen(keys[k])) == 0) {
+                                if (parse_uint64_range(line + strlen(keys[k]), 0, UINT64_MAX, &v[k]) < 0)
+                                        return -EBADMSG;
+                                seen |= 1U << k;
+                        }
+        }
+        if (seen != (1U << ELEMENTSOF(keys)) - 1)
+                return -EBADMSG;
+        *ret = (EgressCounters) { v[0], v[1], v[2], v[3] };
+        return 0;
+}
+
 int state_assignment_read(const char *name, Assignment *ret) {
         _cleanup_free_ char *text = NULL;
         size_t len;

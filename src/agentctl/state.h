@@ -25,6 +25,14 @@ int state_assignment_write(int dir_fd, const Assignment *a);
  * version); -EBADMSG: malformed. */
 int state_info_read(const char *name, AgentStateInfo *ret);
 
+/* The egress proxy's counters of agent NAME (ROOT/egress/NAME.stats).
+ * -ENOENT: none (no [Egress], or the proxy has not served it yet);
+ * -EBADMSG: malformed. */
+typedef struct EgressCounters {
+        uint64_t allowed, denied, bytes_up, bytes_down;
+} EgressCounters;
+int state_egress_read(const char *name, EgressCounters *ret);
+
 /* The names of the directories in ROOT that are agents' (valid agent names,
  * real directories), sorted; an absent ROOT is an empty list. */
 int state_list_names(char ***ret, size_t *ret_n);

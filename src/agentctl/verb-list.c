@@ -32,6 +32,8 @@ typedef struct Row {
         int assignment_r;
         AgentStateInfo info; /* agent.state */
         int info_r;
+        EgressCounters egress; /* the egress proxy's counters */
+        int egress_r;
         uint64_t uptime, ttl;
 } Row;
 
@@ -57,7 +59,8 @@ static void row_orphan_timeout(Row *row, const Agent *a) {
 
 static int row_get(Ctl *c, const AgentRef *ref, Row *ret) {
         _cleanup_agent_free_ Agent *a = NULL;
-        Row row = { .ref = *ref, .definition = "missing", .assignment_r = -ENOENT, .info_r = -ENOENT };
+        Row row = { .ref = *ref, .definition = "missing", .assignment_r = -ENOENT, .info_r = -ENOENT,
+                    .egress_r = -ENOENT };
         int r, k = -ENOENT;
 
         if (ref->source) {
@@ -73,6 +76,7 @@ static int row_get(Ctl *c, const AgentRef *ref, Row *ret) {
         if (unit_present(&row.unit)) {
                 row.assignment_r = state_assignment_read(ref->name, &row.assignment);
                 row.info_r = state_info_read(ref->name, &row.info);
+                row.egress_r = state_egress_read(ref->name, &row.egress);
         }
         row_orphan_timeout(&row, k == 0 ? a : NULL);
         *ret = row;
@@ -306,6 +310,16 @@ static int state_json(const Row *row, struct json_object *o) {
             json_set_str(o, "image_digest", i ? i->image_digest : NULL);
         if (r < 0)
                 return r;
+        if (row->egress_r >= 0) {
+                struct json_object *e = NULL;
+                r = json_new_object(&e) ?: json_set(o, "egress", e) ?:
+                    json_set_u64(e, "allowed", row->egress.allowed) ?: json_set_u64(e, "denied", row->egress.denied) ?:
+                    json_set_u64(e, "bytes_up", row->egress.bytes_up) ?:
+                    json_set_u64(e, "bytes_down", row->egress.bytes_down);
+        } else
+                r = json_set(o, "egress", NULL);
+        if (r < 0)
+                return r;
         if (!i)
                 return json_set(o, "image_exceptions", NULL);
         return json_set_strv(o, "image_exceptions", i->image_exceptions, strv_length(i->image_exceptions));
@@ -437,6 +451,12 @@ static void print_state(const Row *row) {
                 printf(p == i->image_exceptions ? "  Exceptions: " : "              ");
                 print_sanitized(stdout, *p, false);
                 printf(" (ImageAllow=)\n");
+        }
+        if (row->egress_r >= 0) {
+                char up[FORMAT_BYTES_MAX], down[FORMAT_BYTES_MAX];
+                printf("      Egress: %" PRIu64 " allowed, %" PRIu64 " denied, %s up, %s down\n", row->egress.allowed,
+                       row->egress.denied, format_bytes(up, sizeof up, row->egress.bytes_up),
+                       format_bytes(down, sizeof down, row->egress.bytes_down));
         }
         if (i->apparmor == APPARMOR_OPTIONAL)
                 printf("    AppArmor: OPTIONAL - this agent may run WITHOUT AppArmor confinement "

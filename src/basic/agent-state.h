@@ -6,6 +6,8 @@
  * agentctl, the egress proxy) takes the paths from here:
  *
  *   /run/agentcage/                   AGENT_STATE_ROOT ($AGENTCAGE_RUNTIME_DIR for tests)
+ *   ├── egress.sock                   the egress proxy's control socket (root only)
+ *   ├── egress/NAME.stats             the proxy's counters of agent NAME
  *   └── NAME/                         0700 root, the unit's RuntimeDirectory=
  *       ├── agent.state               facts fixed at start (AgentStateInfo below)
  *       ├── assignment                the task assignment (agentctl assign)
@@ -27,6 +29,7 @@
 #define AGENT_STATE_ROOT "/run/agentcage"
 
 #define AGENT_STATE_INFO "agent.state"
+#define AGENT_STATE_EGRESS_DIR "egress"
 #define AGENT_STATE_ASSIGNMENT "assignment"
 #define AGENT_STATE_SECCOMP "seccomp.bpf"
 #define AGENT_STATE_ROOT_DIR "root"

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent-state.h"
+
 /* The hand-over of an agent's listening socket to agentcage-egress.
  *
  * The agent's start (root, inside the unit's network namespace, which has
@@ -15,9 +17,9 @@
  * that agent until the registering process (which then becomes
  * systemd-nspawn by exec) exits. */
 
-#define EGRESS_CONTROL_SOCKET "/run/agentcage/egress.sock"
+#define EGRESS_CONTROL_SOCKET AGENT_STATE_ROOT "/egress.sock"
 #define EGRESS_POLICY_DIR "/run/systemd/generator/agentcage-egress"
-#define EGRESS_STATE_DIR "/run/agentcage/egress"
+#define EGRESS_STATE_DIR AGENT_STATE_ROOT "/" AGENT_STATE_EGRESS_DIR
 #define EGRESS_PROXY_PORT 3128
 #define EGRESS_PROXY_URL "http://127.0.0.1:3128"
 

@@ -15,6 +15,7 @@
 #include "buffer.h"
 #include "capability-table.h"
 #include "config.h"
+#include "egress-handover.h"
 #include "macro.h"
 #include "parse-value.h"
 #include "runtime-config.h"
@@ -156,6 +157,10 @@ int runtime_nspawn_argv(const RuntimeConfig *c, uint32_t userns_base, char ***re
         add(&a, "--setenv=LOGNAME=agent");
         for (char **e = c->environment; e && *e; e++)
                 add(&a, "--setenv=%s", *e);
+        /* [Egress]: after the definition's own, so that the proxy is found. */
+        if (c->network == RUNTIME_NETWORK_EGRESS)
+                for (const char *const *e = egress_proxy_environment; *e; e++)
+                        add(&a, "--setenv=%s", *e);
         add(&a, "--");
         add_init(&a, c);
 

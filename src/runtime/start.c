@@ -24,6 +24,7 @@
 
 #include "agent-state.h"
 #include "configure.h"
+#include "egress-handover.h"
 #include "log.h"
 #include "parse-value.h"
 #include "runtime.h"
@@ -49,6 +50,30 @@ static int write_state(const RuntimeConfig *c, uint32_t base) {
 
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s/%s/%s: %m", agent_state_root(), c->name, AGENT_STATE_INFO);
+        return 0;
+}
+
+/* [Egress]: a listening socket on 127.0.0.1:3128 of this namespace (the
+ * unit's own, lo only, which nspawn and the agent keep), handed to the one
+ * host-side proxy, agentcage-egress, which serves it for this agent until
+ * this process, systemd-nspawn after the exec, is gone (docs/DESIGN.md,
+ * "Egress"). No proxy, no agent: it would only find its requests refused. */
+static int egress_hand_over(const RuntimeConfig *c) {
+        _cleanup_close_ int fd = -EBADF;
+        char why[256] = "";
+        int r;
+
+        r = egress_listen_local(EGRESS_PROXY_PORT, &fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to listen on 127.0.0.1:%d for agent %s's egress proxy: %m",
+                                       EGRESS_PROXY_PORT, c->name);
+        r = egress_register_agent(NULL, c->name, fd, why, sizeof why);
+        if (r == -EPROTO)
+                return log_error_errno(r, "The egress proxy refused agent %s: %s", c->name, why);
+        if (r < 0)
+                return log_error_errno(r, "Failed to hand agent %s's listener to the egress proxy at %s "
+                                          "(is agentcage-egress.socket running?): %m", c->name, EGRESS_CONTROL_SOCKET);
+        log_info("Agent %s reaches the egress proxy at %s.", c->name, EGRESS_PROXY_URL);
         return 0;
 }
 
@@ -84,6 +109,11 @@ int runtime_start(const RuntimeConfig *c) {
         r = write_state(c, base);
         if (r < 0)
                 return r;
+        if (c->network == RUNTIME_NETWORK_EGRESS) {
+                r = egress_hand_over(c);
+                if (r < 0)
+                        return r;
+        }
 
         log_debug("Agent %s provisioned and configured, starting systemd-nspawn.", c->name);
         execv(argv[0], argv);
