@@ -11,6 +11,7 @@
 #include "agent-service-template.h"
 #include "config.h"
 #include "parse-value.h"
+#include "image-ref.h"
 #include "render.h"
 #include "render-egress.h"
 #include "schema.h"
@@ -306,6 +307,18 @@ static int emit_network_sandbox(const Agent *a, Buffer *b) {
         return 0;
 }
 
+/* An Image= reference is pulled before the start by agentcage-pull@NAME
+ * (agentctl pull, outside the agent's sandbox, which has no network): the
+ * agent's unit itself only mounts what the read-only cache holds. */
+static int emit_image_pull(const Agent *a, Buffer *b) {
+        if (!image_ref_has_transport(a->image))
+                return 0;
+        buffer_printf(b, "# Image= is a reference: pulled, checked and cached first.\n"
+                         "Requires=agentcage-pull@%s.service\n"
+                         "After=agentcage-pull@%s.service\n", a->name, a->name);
+        return 0;
+}
+
 static int emit_source_comment(const Agent *a, Buffer *b) {
         buffer_puts(b, "#   definition: ");
         render_comment_text(b, a->source_path);
@@ -328,6 +341,7 @@ static const struct {
         { "EXEC_START", emit_start },
         { "EXEC_RECYCLE", emit_recycle },
         { "NETWORK_SANDBOX", emit_network_sandbox },
+        { "IMAGE_PULL", emit_image_pull },
 };
 
 /* " \"-DIR\"" for ReadWritePaths=: the shared state must be writable under
