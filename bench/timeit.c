@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Runs a command and prints "WALL_NS MAXRSS_KIB" for it (wait4's rusage), so
+/* Runs a command and prints "WALL_NS MAXRSS_KIB CPU_NS" for it (wait4's
+ * rusage; CPU is user plus system time), so
  * the benchmark measures exactly one process, not a shell around it.
  *
  *   bench-timeit COMMAND [ARG…] */
@@ -28,6 +29,9 @@ int main(int argc, char *argv[]) {
         if (wait4(pid, &status, 0, &ru) < 0)
                 return 1;
         clock_gettime(CLOCK_MONOTONIC, &b);
-        printf("%lld %ld\n", (long long) (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec), ru.ru_maxrss);
+        printf("%lld %ld %lld\n", (long long) (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec),
+               ru.ru_maxrss,
+               (long long) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+                       (long long) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL);
         return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }

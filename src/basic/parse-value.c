@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent-limits.h"
 #include "macro.h"
 #include "parse-value.h"
 
@@ -186,7 +187,7 @@ static bool is_lower_alnum(char c) {
 bool agent_name_is_valid(const char *s) {
         size_t n = strlen(s);
 
-        if (n < 1 || n > 63 || !is_lower_alnum(s[0]) || s[n - 1] == '-')
+        if (n < 1 || n > AGENT_NAME_MAX || !is_lower_alnum(s[0]) || s[n - 1] == '-')
                 return false;
         for (size_t i = 1; i < n; i++)
                 if (!is_lower_alnum(s[i]) && s[i] != '-')
@@ -197,12 +198,75 @@ bool agent_name_is_valid(const char *s) {
 bool secret_name_is_valid(const char *s) {
         size_t n = strlen(s);
 
-        if (n < 1 || n > 64 || !is_lower_alnum(s[0]))
+        if (n < 1 || n > SECRET_NAME_MAX || !is_lower_alnum(s[0]))
                 return false;
         for (size_t i = 1; i < n; i++)
                 if (!is_lower_alnum(s[i]) && !strchr("._-", s[i]))
                         return false;
         return true;
+}
+
+/* [A-Za-z0-9._-]{1,max}, not starting with '.' or '-': a file name that is
+ * neither hidden, nor "..", nor read as an option. */
+static bool simple_name_is_valid(const char *s, size_t max) {
+        size_t n = strlen(s);
+
+        if (n < 1 || n > max || s[0] == '.' || s[0] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char) s[i]) && !strchr("._-", s[i]))
+                        return false;
+        return true;
+}
+
+bool credential_id_is_valid(const char *s) {
+        return simple_name_is_valid(s, CREDENTIAL_ID_MAX);
+}
+
+bool image_name_is_valid(const char *s) {
+        return simple_name_is_valid(s, IMAGE_NAME_MAX);
+}
+
+const char *secrets_dir(void) {
+        const char *e = getenv("AGENTCAGE_SECRETS_DIR");
+
+        return e && path_is_normalized_absolute(e) && !streq(e, "/") ? e : SECRETS_DIR_DEFAULT;
+}
+
+bool credential_is_own(const char *agent, const char *id) {
+        size_t n = strlen(agent);
+
+        return strncmp(id, agent, n) == 0 && (id[n] == '\0' || (id[n] == '.' && id[n + 1] != '\0'));
+}
+
+int secret_source_check(const char *agent, const char *source, const char **ret_rule) {
+        const char *dir = secrets_dir(), *rule = NULL;
+        size_t n = strlen(dir);
+        int r = 0;
+
+        if (strncmp(source, "cred:", 5) == 0) {
+                if (!credential_id_is_valid(source + 5)) {
+                        rule = "a credential ID is 1 to 255 of letters, digits, '.', '_', '-', "
+                               "not starting with '.' or '-'";
+                        r = -EINVAL;
+                } else if (!agent_name_is_valid(agent) || !credential_is_own(agent, source + 5)) {
+                        rule = "an agent names only its own credentials (cred:NAME or cred:NAME.SUFFIX) "
+                               "unless the site shares the credential with it";
+                        r = -EACCES;
+                }
+        } else if (source[0] != '/') {
+                rule = "a secret source is a file below the secrets directory or cred:ID";
+                r = -EINVAL;
+        } else if (!path_is_normalized_absolute(source)) {
+                rule = "a secret file is a normalised absolute path (no '.', '..', '//' or trailing '/')";
+                r = -EINVAL;
+        } else if (strncmp(source, dir, n) != 0 || source[n] != '/' || source[n + 1] == '\0') {
+                rule = "secret files come only from below the secrets directory";
+                r = -EPERM;
+        }
+        if (ret_rule)
+                *ret_rule = rule;
+        return r;
 }
 
 bool env_name_is_valid(const char *s) {
@@ -216,40 +280,42 @@ bool env_name_is_valid(const char *s) {
         return true;
 }
 
-bool string_is_printable_utf8(const char *s, bool allow_tab) {
+size_t utf8_printable_char_len(const char *s, bool allow_tab) {
         const unsigned char *p = (const unsigned char *) s;
+        unsigned c = *p, need;
+        uint32_t cp;
 
-        while (*p) {
-                unsigned c = *p, need;
-                uint32_t cp;
+        if (c < 0x80)
+                return c == 0 || (c < 0x20 && !(allow_tab && c == '\t')) || c == 0x7f ? 0 : 1;
+        if (c >= 0xc2 && c <= 0xdf) {
+                need = 1;
+                cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+                need = 2;
+                cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+                need = 3;
+                cp = c & 0x07;
+        } else
+                return 0;
+        for (unsigned i = 1; i <= need; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        /* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
+        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp < 0xa0))
+                return 0;
+        return need + 1;
+}
 
-                if (c < 0x80) {
-                        if ((c < 0x20 && !(allow_tab && c == '\t')) || c == 0x7f)
-                                return false;
-                        p++;
-                        continue;
-                }
-                if (c >= 0xc2 && c <= 0xdf) {
-                        need = 1;
-                        cp = c & 0x1f;
-                } else if (c >= 0xe0 && c <= 0xef) {
-                        need = 2;
-                        cp = c & 0x0f;
-                } else if (c >= 0xf0 && c <= 0xf4) {
-                        need = 3;
-                        cp = c & 0x07;
-                } else
+bool string_is_printable_utf8(const char *s, bool allow_tab) {
+        while (*s) {
+                size_t n = utf8_printable_char_len(s, allow_tab);
+                if (n == 0)
                         return false;
-                for (unsigned i = 1; i <= need; i++) {
-                        if ((p[i] & 0xc0) != 0x80)
-                                return false;
-                        cp = (cp << 6) | (p[i] & 0x3f);
-                }
-                /* Overlong forms, surrogates, beyond U+10FFFF, C1 controls. */
-                if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-                    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || (cp >= 0x80 && cp < 0xa0))
-                        return false;
-                p += need + 1;
+                s += n;
         }
         return true;
 }
@@ -315,8 +381,9 @@ int split_words(const char *s, size_t max_words, char ***ret, size_t *ret_n) {
         size_t n = 0, len = strlen(s);
 
         /* One word can never be longer than the input, so a single buffer of
-         * that size is enough and no bound check is needed while copying. */
-        v = calloc(max_words + 1, sizeof(char *));
+         * that size is enough and no bound check is needed while copying;
+         * words need a separator, so there are at most len / 2 + 1. */
+        v = calloc(MIN(max_words, len / 2 + 1) + 1, sizeof(char *));
         word = malloc(len + 1);
         if (!v || !word)
                 return -ENOMEM;
@@ -400,4 +467,20 @@ int split_words(const char *s, size_t max_words, char ***ret, size_t *ret_n) {
                 *ret_n = n;
         *ret = TAKE_PTR(v);
         return 0;
+}
+
+int strjoin_buf(char *buf, size_t size, const char *const *parts) {
+        size_t len = 0;
+
+        for (; *parts; parts++) {
+                size_t n = strlen(*parts);
+                if (n >= size - len)
+                        return -ENAMETOOLONG;
+                memcpy(buf + len, *parts, n);
+                len += n;
+        }
+        if (len >= size)
+                return -ENAMETOOLONG;
+        buf[len] = '\0';
+        return (int) len;
 }

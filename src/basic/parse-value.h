@@ -42,6 +42,35 @@ bool agent_name_is_valid(const char *s);
 /* Name of a secret: [a-z0-9] followed by up to 63 of [a-z0-9._-]. */
 bool secret_name_is_valid(const char *s);
 
+/* A systemd credential ID (it names a file in $CREDENTIALS_DIRECTORY and in
+ * the credstores): 1 to CREDENTIAL_ID_MAX of [A-Za-z0-9._-], not starting
+ * with '.' or '-'. */
+bool credential_id_is_valid(const char *s);
+
+/* A bare image name (looked up in the image directories): 1 to
+ * IMAGE_NAME_MAX of [A-Za-z0-9._-], not starting with '.' or '-'. */
+bool image_name_is_valid(const char *s);
+
+/* The one directory host files may be secrets from: SECRETS_DIR_DEFAULT, or
+ * $AGENTCAGE_SECRETS_DIR when that is a normalised absolute path (tests). */
+#define SECRETS_DIR_DEFAULT "/etc/agents/secrets"
+const char *secrets_dir(void);
+
+/* Whether credential id belongs to agent: id is the agent's name, or the
+ * name, a '.' and more ("web" owns web and web.token, not webx). */
+bool credential_is_own(const char *agent, const char *id);
+
+/* The syntax and location rule of a [Secrets] source of agent (ownership,
+ * mode and link count of a file are checked at start, by the runtime):
+ *   "cred:ID"  ID valid and the agent's own (credential_is_own());
+ *   "/PATH"    normalised, strictly below secrets_dir().
+ * Returns 0, or with *ret_rule set to a sentence naming the rule:
+ *   -EINVAL  malformed (not a path nor cred:, bad ID, not normalised)
+ *   -EPERM   a host file outside the secrets directory
+ *   -EACCES  another agent's credential: allowed only if the site shares it
+ *            (see credential-shares.h). */
+int secret_source_check(const char *agent, const char *source, const char **ret_rule);
+
 /* Name of an environment variable: [A-Za-z_][A-Za-z0-9_]*, at most 128 bytes. */
 bool env_name_is_valid(const char *s);
 
@@ -53,6 +82,11 @@ bool path_is_normalized_absolute(const char *s);
 /* True if s is valid UTF-8 and contains no control characters (tab excluded
  * only when allow_tab). */
 bool string_is_printable_utf8(const char *s, bool allow_tab);
+
+/* Length in bytes (1-4) of the printable UTF-8 character s starts with, or 0
+ * if s starts with NUL, a control character (tab allowed only when
+ * allow_tab) or a byte that is not valid UTF-8. */
+size_t utf8_printable_char_len(const char *s, bool allow_tab);
 
 /* Splits a command line into words: whitespace separates, single and double
  * quotes group, backslash escapes (\\ \" \' \n \t \xNN and "\ ") work inside
@@ -67,3 +101,9 @@ static inline void strv_freep(char ***v) {
 }
 #define _cleanup_strv_free_ __attribute__((cleanup(strv_freep)))
 size_t strv_length(char *const *v);
+
+/* Writes the concatenation of the NULL-terminated list parts into buf (of
+ * size bytes, NUL included). Returns the length, or -ENAMETOOLONG (buf then
+ * holds nothing useful). For names and paths on hot paths: no printf. */
+int strjoin_buf(char *buf, size_t size, const char *const *parts);
+#define STRJOIN_BUF(buf, size, ...) strjoin_buf((buf), (size), (const char *const[]) { __VA_ARGS__, NULL })

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "agent.h"
+#include "credential-shares.h"
 #include "ini.h"
 #include "log.h"
 #include "parse-value.h"
@@ -46,55 +47,57 @@ typedef struct SecretSetting {
         const char *path;
 } SecretSetting;
 
-static bool credential_id_is_valid(const char *s) {
-        size_t n = strlen(s);
+/* What agent_load() gathers from the files before anything is parsed. */
+typedef struct Loading {
+        Agent *agent;
+        const char *main_path;
+        Report *report;
+        IniFile **files;
+        size_t n_files;
+        Effective eff[64];
+        SecretSetting *secrets;
+        size_t n_secrets;
+        bool load_failed;
+} Loading;
 
-        if (n < 1 || n > 128 || s[0] == '.' || s[0] == '-')
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-                      (s[i] >= '0' && s[i] <= '9') || strchr("._-", s[i])))
-                        return false;
-        return true;
+static int secret_check_source(const Agent *a, const char *path, const IniEntry *e, Report *r) {
+        const char *rule = NULL;
+        char ex[96];
+        int k = secret_source_check(a->name, e->value, &rule);
+
+        if (k == -EACCES) {
+                int s = credential_is_shared(e->value + 5, a->name, r);
+                if (s > 0)
+                        return 0;
+                report_error(r, path, e->line, e->section, e->key, "'%s' is refused: %s (%s%s)",
+                             printable_excerpt(e->value, ex, sizeof ex), rule, credential_shares_path(),
+                             s < 0 ? " is invalid" : " does not share it");
+                return -EACCES;
+        }
+        if (k == -EPERM) {
+                report_error(r, path, e->line, e->section, e->key, "'%s' is refused: %s (%s/)",
+                             printable_excerpt(e->value, ex, sizeof ex), rule, secrets_dir());
+                return k;
+        }
+        if (k < 0)
+                report_error(r, path, e->line, e->section, e->key, "'%s' is refused: %s",
+                             printable_excerpt(e->value, ex, sizeof ex), rule);
+        return k;
 }
 
 static int add_secret(Agent *a, const char *path, const IniEntry *e, Report *r) {
-        char ex[96];
+        AgentSecret *t;
 
         if (!secret_name_is_valid(e->key)) {
                 report_error(r, path, e->line, e->section, e->key,
-                             "invalid secret name; expected [a-z0-9] then up to 63 of [a-z0-9._-]");
+                             "invalid secret name; expected [a-z0-9] then up to %d of [a-z0-9._-]",
+                             SECRET_NAME_MAX - 1);
                 return -EINVAL;
         }
-        if (strncmp(e->value, "cred:", 5) == 0) {
-                if (!credential_id_is_valid(e->value + 5)) {
-                        report_error(r, path, e->line, e->section, e->key,
-                                     "'%s' is not a valid credential ID (letters, digits, '.', '_', '-')",
-                                     printable_excerpt(e->value, ex, sizeof ex));
-                        return -EINVAL;
-                }
-        } else if (!path_is_normalized_absolute(e->value) || streq(e->value, "/")) {
-                report_error(r, path, e->line, e->section, e->key,
-                             "'%s' is neither an absolute, normalised host path nor cred:ID",
-                             printable_excerpt(e->value, ex, sizeof ex));
+        if (secret_check_source(a, path, e, r) < 0)
                 return -EINVAL;
-        } else {
-                /* Everyone can write there, and the unit sees a private copy
-                 * of them (PrivateTmp=): a secret can never come from there. */
-                static const char *const refused[] = { "/tmp", "/var/tmp", "/dev/shm" };
-                for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
-                        size_t n = strlen(refused[i]);
-                        if (strncmp(e->value, refused[i], n) == 0 && (e->value[n] == '/' || e->value[n] == '\0')) {
-                                report_error(r, path, e->line, e->section, e->key,
-                                             "'%s' is below %s, which everyone can write; keep secrets in a "
-                                             "directory only root can write (e.g. /etc/agentcage)",
-                                             printable_excerpt(e->value, ex, sizeof ex), refused[i]);
-                                return -EINVAL;
-                        }
-                }
-        }
 
-        AgentSecret *t = realloc(a->secrets, (a->n_secrets + 1) * sizeof *t);
+        t = realloc(a->secrets, (a->n_secrets + 1) * sizeof *t);
         if (!t)
                 return -ENOMEM;
         a->secrets = t;
@@ -117,202 +120,261 @@ static const char *error_kind(int r) {
         }
 }
 
-static void free_files(IniFile **files, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                ini_file_free(files[i]);
-        free(files);
+static void loading_done(Loading *l) {
+        for (size_t i = 0; i < l->n_files; i++)
+                ini_file_free(l->files[i]);
+        free(l->files);
+        free(l->secrets);
 }
 
-int agent_load(const char *name, const char *main_path, char *const *dropins, size_t n_dropins,
-               Report *r, Agent **ret) {
-        _cleanup_agent_free_ Agent *a = NULL;
-        IniFile **files = NULL;
-        size_t n_files = 0;
-        Effective eff[64] = {};
-        _cleanup_free_ SecretSetting *secrets = NULL;
-        size_t n_secret_settings = 0;
-        unsigned errors_before = r->n_errors;
-        int ret_r = 0;
-        bool load_failed = false;
-
-        _Static_assert(ELEMENTSOF(eff) >= 32, "schema grew beyond the effective-value table");
-
-        a = calloc(1, sizeof *a);
-        if (!a)
-                return -ENOMEM;
-        a->name = strdup(name);
-        a->source_path = strdup(main_path);
-        if (!a->name || !a->source_path)
-                return -ENOMEM;
-        if (schema_apply_defaults(a) < 0)
-                return log_error_errno(-EINVAL, "Built-in default does not parse; this is a bug.");
-
-        files = calloc(n_dropins + 1, sizeof *files);
-        if (!files)
+/* Loads the main file, then the drop-ins in order. A masked drop-in is
+ * skipped like systemd skips a masked unit drop-in. */
+static int load_files(Loading *l, char *const *dropins, size_t n_dropins) {
+        l->files = calloc(n_dropins + 1, sizeof *l->files);
+        if (!l->files)
                 return -ENOMEM;
 
-        /* Load the main file, then the drop-ins in order. A masked drop-in is
-         * skipped like systemd skips a masked unit drop-in. */
         for (size_t i = 0; i <= n_dropins; i++) {
-                const char *path = i == 0 ? main_path : dropins[i - 1];
+                const char *path = i == 0 ? l->main_path : dropins[i - 1];
                 IniFile *f = NULL;
-                int k = ini_file_load(path, r, &f);
+                int k = ini_file_load(path, l->report, &f);
 
-                if (k == -ENOMEM) {
-                        ret_r = k;
-                        goto finish;
-                }
+                if (k == -ENOMEM)
+                        return k;
                 if (k < 0) {
-                        load_failed = true;
+                        l->load_failed = true;
                         continue; /* reported; keep looking for more errors */
                 }
                 if (k == INI_MASKED) {
-                        if (i == 0) {
-                                ret_r = AGENT_MASKED;
-                                goto finish;
-                        }
+                        if (i == 0)
+                                return AGENT_MASKED;
                         log_debug("%s: masked drop-in, skipping.", path);
                         continue;
                 }
-                files[n_files++] = f;
+                l->files[l->n_files++] = f;
         }
+        return 0;
+}
 
-        for (size_t fi = 0; fi < n_files; fi++) {
-                const IniFile *f = files[fi];
+static void report_unknown_key(Report *r, const IniFile *f, const IniEntry *e, bool section_known) {
+        char known[512] = "";
+        size_t off = 0;
+
+        for (size_t j = 0; j < schema_n_keys && off < sizeof known; j++) {
+                const SchemaKey *sk = &schema_keys[j];
+                bool want = section_known ? strcasecmp(sk->section, e->section) == 0
+                                          : (j == 0 || strcmp(sk->section, schema_keys[j - 1].section) != 0);
+                if (!want)
+                        continue;
+                off += (size_t) snprintf(known + off, sizeof known - off, "%s%s", off ? ", " : "",
+                                         section_known ? sk->key : sk->section);
+        }
+        if (section_known)
+                report_error(r, f->path, e->line, e->section, e->key, "unknown key; keys of [%s] are: %s",
+                             e->section, known);
+        else
+                report_error(r, f->path, e->line, e->section, e->key, "unknown section [%s]; sections are: %s",
+                             e->section, known);
+}
+
+/* [Secrets]: one setting per secret name, later files override. */
+static int set_secret(Loading *l, const IniEntry *e, const char *path) {
+        size_t j;
+
+        for (j = 0; j < l->n_secrets; j++)
+                if (strcasecmp(l->secrets[j].entry->key, e->key) == 0)
+                        break;
+        if (j == l->n_secrets) {
+                SecretSetting *t = realloc(l->secrets, (l->n_secrets + 1) * sizeof *t);
+                if (!t)
+                        return -ENOMEM;
+                l->secrets = t;
+                l->n_secrets++;
+        }
+        l->secrets[j] = (SecretSetting) { e, path };
+        return 0;
+}
+
+/* Finds the effective entry of every key, over all files in order. */
+static int collect_entries(Loading *l) {
+        for (size_t fi = 0; fi < l->n_files; fi++) {
+                const IniFile *f = l->files[fi];
 
                 for (size_t i = 0; i < f->n_entries; i++) {
                         const IniEntry *e = &f->entries[i];
                         bool section_known;
                         const SchemaKey *k = schema_find(e->section, e->key, &section_known);
 
-                        if (!k) {
-                                char known[512] = "";
-                                size_t off = 0;
-
-                                for (size_t j = 0; j < schema_n_keys && off < sizeof known; j++) {
-                                        const SchemaKey *sk = &schema_keys[j];
-                                        bool want = section_known ? strcasecmp(sk->section, e->section) == 0
-                                                                  : (j == 0 || strcmp(sk->section, schema_keys[j - 1].section) != 0);
-                                        if (!want)
-                                                continue;
-                                        off += (size_t) snprintf(known + off, sizeof known - off, "%s%s",
-                                                                 off ? ", " : "",
-                                                                 section_known ? sk->key : sk->section);
-                                }
-                                if (section_known)
-                                        report_error(r, f->path, e->line, e->section, e->key,
-                                                     "unknown key; keys of [%s] are: %s", e->section, known);
-                                else
-                                        report_error(r, f->path, e->line, e->section, e->key,
-                                                     "unknown section [%s]; sections are: %s", e->section, known);
-                                continue;
-                        }
-
-                        if (!k->parse) {
-                                /* [Secrets]: one setting per secret name, later files override. */
-                                size_t j;
-                                for (j = 0; j < n_secret_settings; j++)
-                                        if (strcasecmp(secrets[j].entry->key, e->key) == 0)
-                                                break;
-                                if (j == n_secret_settings) {
-                                        SecretSetting *t = realloc(secrets, (n_secret_settings + 1) * sizeof *t);
-                                        if (!t) {
-                                                ret_r = -ENOMEM;
-                                                goto finish;
-                                        }
-                                        secrets = t;
-                                        n_secret_settings++;
-                                }
-                                secrets[j] = (SecretSetting) { e, f->path };
-                                continue;
-                        }
-
-                        eff[k - schema_keys] = (Effective) { e, f->path };
+                        if (!k)
+                                report_unknown_key(l->report, f, e, section_known);
+                        else if (!k->parse) {
+                                if (set_secret(l, e, f->path) < 0)
+                                        return -ENOMEM;
+                        } else
+                                l->eff[k - schema_keys] = (Effective) { e, f->path };
                 }
         }
+        return 0;
+}
 
-        /* Parse each key's final value once. An empty value keeps the
-         * default, which was applied at the start. */
+/* Parses each key's final value once. An empty value keeps the default,
+ * which was applied at the start. */
+static int parse_effective(Loading *l) {
+        Report *r = l->report;
+
         for (size_t i = 0; i < schema_n_keys; i++) {
                 const SchemaKey *k = &schema_keys[i];
-                const IniEntry *e = eff[i].entry;
+                const IniEntry *e = l->eff[i].entry;
                 char why[256] = "", ex[96];
                 int p;
 
                 if (!e) {
-                        if (k->required && !load_failed)
-                                report_error(r, main_path, 0, k->section, k->key,
+                        if (k->required && !l->load_failed)
+                                report_error(r, l->main_path, 0, k->section, k->key,
                                              "required key is missing; expected %s", k->allowed);
                         continue;
                 }
                 if (e->value[0] == '\0') {
                         if (k->required)
-                                report_error(r, eff[i].path, e->line, e->section, e->key,
+                                report_error(r, l->eff[i].path, e->line, e->section, e->key,
                                              "required key is empty; expected %s", k->allowed);
                         continue;
                 }
-                p = k->parse(k, e->value, a, why, sizeof why);
-                if (p == -ENOMEM) {
-                        ret_r = p;
-                        goto finish;
-                }
+                p = k->parse(k, e->value, l->agent, why, sizeof why);
+                if (p == -ENOMEM)
+                        return p;
                 if (p < 0)
-                        report_error(r, eff[i].path, e->line, e->section, e->key, "'%s' %s%s%s; expected %s",
+                        report_error(r, l->eff[i].path, e->line, e->section, e->key, "'%s' %s%s%s; expected %s",
                                      printable_excerpt(e->value, ex, sizeof ex), error_kind(p),
                                      why[0] ? ": " : "", why, k->allowed);
         }
+        return 0;
+}
 
-        for (size_t i = 0; i < n_secret_settings; i++) {
-                if (secrets[i].entry->value[0] == '\0')
-                        continue; /* reset: no such secret */
-                int p = add_secret(a, secrets[i].path, secrets[i].entry, r);
-                if (p == -ENOMEM) {
-                        ret_r = p;
-                        goto finish;
-                }
+/* The secrets still set after all files (an empty value resets one), at
+ * most SECRETS_MAX: each becomes a file, a mount and a runtime argument. */
+static int add_secrets(Loading *l) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < l->n_secrets; i++) {
+                const SecretSetting *s = &l->secrets[i];
+                int p;
+
+                if (s->entry->value[0] == '\0')
+                        continue;
+                if (++n == SECRETS_MAX + 1)
+                        report_error(l->report, s->path, s->entry->line, s->entry->section, s->entry->key,
+                                     "more than %d secrets; at most %d are allowed", SECRETS_MAX, SECRETS_MAX);
+                if (n > SECRETS_MAX)
+                        continue;
+                p = add_secret(l->agent, s->path, s->entry, l->report);
+                if (p == -ENOMEM)
+                        return p;
         }
+        return 0;
+}
 
-        /* Keys that only make sense together. */
-        if (a->watchdog_usec > 0 && !a->notify && !load_failed) {
-                const Effective *w = &eff[schema_find("Lifecycle", "WatchdogSec", NULL) - schema_keys];
-                report_error(r, w->path ? w->path : main_path, w->entry ? w->entry->line : 0, "Lifecycle",
-                             "WatchdogSec", "heartbeats need Notify=yes (the agent sends WATCHDOG=1 over $NOTIFY_SOCKET)");
+/* Keys that only make sense together. */
+static void check_combinations(Loading *l) {
+        const Agent *a = l->agent;
+
+        if (a->watchdog_usec > 0 && !a->notify && !l->load_failed) {
+                const Effective *w = &l->eff[schema_find("Lifecycle", "WatchdogSec", NULL) - schema_keys];
+                report_error(l->report, w->path ? w->path : l->main_path, w->entry ? w->entry->line : 0,
+                             "Lifecycle", "WatchdogSec",
+                             "heartbeats need Notify=yes (the agent sends WATCHDOG=1 over $NOTIFY_SOCKET)");
         }
+}
 
+/* The defaults are parsed once per process into a template, then copied:
+ * of its strings only WorkingDirectory= has a default. */
+static int agent_apply_defaults(Agent *a) {
+        static Agent template;
+        static int parsed; /* 0: not yet, 1: done, <0: a default does not parse */
+        char *name = a->name, *source_path = a->source_path;
+
+        if (parsed == 0) {
+                int k = schema_apply_defaults(&template);
+                if (k == -ENOMEM)
+                        return k; /* try again next time */
+                parsed = k < 0 ? -EINVAL : 1;
+                if (parsed > 0 && (template.image || template.image_digest || template.exec || template.health_check ||
+                                   template.description || template.environment || template.system_calls ||
+                                   template.shared_state || !template.working_directory))
+                        parsed = -EINVAL; /* a new string default must be copied below */
+        }
+        if (parsed < 0)
+                return parsed;
+        *a = template;
+        a->name = name;
+        a->source_path = source_path;
+        a->working_directory = strdup(template.working_directory);
+        return a->working_directory ? 0 : -ENOMEM;
+}
+
+static int agent_new(const char *name, const char *main_path, Agent **ret) {
+        _cleanup_agent_free_ Agent *a = calloc(1, sizeof *a);
+
+        if (!a)
+                return -ENOMEM;
+        a->name = strdup(name);
+        a->source_path = strdup(main_path);
+        if (!a->name || !a->source_path)
+                return -ENOMEM;
+        int k = agent_apply_defaults(a);
+        if (k == -ENOMEM)
+                return k;
+        if (k < 0)
+                return log_error_errno(k, "Built-in default does not parse; this is a bug.");
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+static int agent_finish(Agent *a, char *const *dropins, size_t n_dropins) {
         if (!a->description) {
                 char buf[80];
-                (void) snprintf(buf, sizeof buf, "Agent %s", name);
+                (void) snprintf(buf, sizeof buf, "Agent %s", a->name);
                 a->description = strdup(buf);
-                /* Keys that only make sense together. */
-        if (a->watchdog_usec > 0 && !a->notify && !load_failed) {
-                const Effective *w = &eff[schema_find("Lifecycle", "WatchdogSec", NULL) - schema_keys];
-                report_error(r, w->path ? w->path : main_path, w->entry ? w->entry->line : 0, "Lifecycle",
-                             "WatchdogSec", "heartbeats need Notify=yes (the agent sends WATCHDOG=1 over $NOTIFY_SOCKET)");
+                if (!a->description)
+                        return -ENOMEM;
         }
-
-        if (!a->description) {
-                        ret_r = -ENOMEM;
-                        goto finish;
-                }
-        }
-
         if (n_dropins > 0) {
                 a->dropin_paths = calloc(n_dropins + 1, sizeof(char *));
-                if (!a->dropin_paths) {
-                        ret_r = -ENOMEM;
-                        goto finish;
-                }
+                if (!a->dropin_paths)
+                        return -ENOMEM;
                 for (size_t i = 0; i < n_dropins; i++)
-                        if (!(a->dropin_paths[i] = strdup(dropins[i]))) {
-                                ret_r = -ENOMEM;
-                                goto finish;
-                        }
+                        if (!(a->dropin_paths[i] = strdup(dropins[i])))
+                                return -ENOMEM;
         }
+        return 0;
+}
 
-finish:
-        free_files(files, n_files);
-        if (ret_r != 0)
-                return ret_r;
+int agent_load(const char *name, const char *main_path, char *const *dropins, size_t n_dropins,
+               Report *r, Agent **ret) {
+        _cleanup_agent_free_ Agent *a = NULL;
+        _cleanup_(loading_done) Loading l = { .main_path = main_path, .report = r };
+        unsigned errors_before = r->n_errors;
+        int k;
+
+        _Static_assert(ELEMENTSOF(l.eff) >= 32, "schema grew beyond the effective-value table");
+
+        k = agent_new(name, main_path, &a);
+        if (k < 0)
+                return k;
+        l.agent = a;
+        k = load_files(&l, dropins, n_dropins);
+        if (k >= 0 && k != AGENT_MASKED)
+                k = collect_entries(&l);
+        if (k >= 0 && k != AGENT_MASKED)
+                k = parse_effective(&l);
+        if (k >= 0 && k != AGENT_MASKED)
+                k = add_secrets(&l);
+        if (k != 0)
+                return k;
+        check_combinations(&l);
+        k = agent_finish(a, dropins, n_dropins);
+        if (k < 0)
+                return k;
         if (r->n_errors > errors_before)
                 return -EINVAL;
         *ret = TAKE_PTR(a);

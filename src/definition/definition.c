@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "buffer.h"
 #include "definition.h"
 #include "log.h"
@@ -41,8 +42,9 @@ int definitions_search_path(char ***ret) {
                 if (!v)
                         return -ENOMEM;
                 for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
-                        if (t[0] != '/')
-                                return log_error_errno(-EINVAL, "AGENTCAGE_PATH entry '%s' is not absolute.", t);
+                        if (!path_is_normalized_absolute(t))
+                                return log_error_errno(-EINVAL, "AGENTCAGE_PATH entry '%s' is not absolute, or not normalised.",
+                                                       string_is_printable_utf8(t, false) ? t : "(unprintable)");
                         if (!(v[n++] = strdup(t)))
                                 return -ENOMEM;
                 }
@@ -102,14 +104,8 @@ static const char *entry_file(const EntryList *l, const Entry *e) {
 static int entry_list_add(EntryList *l, const char *file, size_t base_len, unsigned dir, EntryKind kind) {
         if (base_len > UINT16_MAX || dir > UINT16_MAX || l->names.len > UINT32_MAX - NAME_MAX - 1)
                 return -E2BIG;
-        if (l->n == l->allocated) {
-                size_t na = l->allocated ? l->allocated * 2 : 64;
-                Entry *t = realloc(l->v, na * sizeof *t);
-                if (!t)
-                        return -ENOMEM;
-                l->v = t;
-                l->allocated = na;
-        }
+        if (array_grow(&l->v, &l->allocated, l->n, sizeof *l->v, 64) < 0)
+                return -ENOMEM;
         l->v[l->n] = (Entry) { (uint32_t) l->names.len, (uint16_t) base_len, (uint16_t) dir, (uint8_t) kind };
         buffer_put(&l->names, file, strlen(file) + 1);
         if (buffer_status(&l->names) < 0)
@@ -143,9 +139,12 @@ static void closedirp(DIR **d) {
 }
 
 static int path_join(const char *a, const char *b, char **ret) {
-        if (asprintf(ret, "%s/%s", a, b) < 0)
-                return -ENOMEM;
-        return 0;
+        char buf[PATH_MAX];
+
+        if (STRJOIN_BUF(buf, sizeof buf, a, "/", b) < 0)
+                return -ENAMETOOLONG;
+        *ret = strdup(buf);
+        return *ret ? 0 : -ENOMEM;
 }
 
 /* Reads entries ending in suffix from dir into l, tagged with dir_index. */
@@ -183,6 +182,22 @@ static int read_directory(const char *dir, unsigned dir_index, bool dropins, Rep
         return 0;
 }
 
+/* A file name is an operator string that reaches the unit (its header
+ * comment): control characters (a line break could add a directive) and
+ * bytes that are not UTF-8 are refused. */
+static bool dropin_name_is_valid(const char *search_dir, const EntryList *top, const Entry *dir, const char *file,
+                                 Report *r) {
+        char path[PATH_MAX];
+
+        if (string_is_printable_utf8(file, false))
+                return true;
+        (void) snprintf(path, sizeof path, "%s/%s/%s", search_dir, entry_file(top, dir), file);
+        report_error(r, path, 0, NULL, NULL,
+                     "the drop-in's file name contains a control character or invalid UTF-8 (shown as '?'); "
+                     "rename it");
+        return false;
+}
+
 /* Reads the NAME.agent.d directories dirs[0..n) (one per search directory)
  * into a sorted, de-duplicated list of drop-in paths. */
 static int collect_dropins(char *const *search_path, const EntryList *top, const Entry *dirs, size_t n_dirs,
@@ -190,6 +205,7 @@ static int collect_dropins(char *const *search_path, const EntryList *top, const
         _cleanup_(entry_list_clear) EntryList l = {};
         _cleanup_strv_free_ char **v = NULL;
         size_t n = 0;
+        bool bad = false;
         int k;
 
         for (size_t i = 0; i < n_dirs; i++) {
@@ -213,7 +229,10 @@ static int collect_dropins(char *const *search_path, const EntryList *top, const
                 if (i > 0 && same_name(&l, &l.v[i - 1], &l.v[i]))
                         continue;
                 for (size_t j = 0; j < n_dirs; j++)
-                        if (dirs[j].dir == l.v[i].dir) {
+                        if (dirs[j].dir == l.v[i].dir && !dropin_name_is_valid(search_path[dirs[j].dir], top, &dirs[j],
+                                                                               entry_file(&l, &l.v[i]), r))
+                                bad = true;
+                        else if (dirs[j].dir == l.v[i].dir) {
                                 if (asprintf(&v[n], "%s/%s/%s", search_path[dirs[j].dir], entry_file(top, &dirs[j]),
                                              entry_file(&l, &l.v[i])) < 0) {
                                         v[n] = NULL;
@@ -223,6 +242,8 @@ static int collect_dropins(char *const *search_path, const EntryList *top, const
                                 break;
                         }
         }
+        if (bad)
+                return -EBADMSG;
         *ret = TAKE_PTR(v);
         *ret_n = n;
         return 0;
@@ -285,7 +306,10 @@ int definitions_foreach(char *const *search_path, Report *r, definitions_callbac
                         if (first_dropin < j)
                                 k = collect_dropins(search_path, &l, l.v + first_dropin, j - first_dropin, r,
                                                     &s.dropins, &s.n_dropins);
-                        if (k >= 0)
+                        if (k == -EBADMSG) {
+                                log_error("%s: agent %s rejected, no unit generated.", s.main_path, s.name);
+                                k = 0;
+                        } else if (k >= 0)
                                 k = cb(&s, userdata);
                         if (k < 0) {
                                 agent_source_done(&s);
@@ -307,14 +331,8 @@ static int collect_one(const AgentSource *s, void *userdata) {
         Collect *c = userdata;
         AgentSource *t;
 
-        if (c->n == c->allocated) {
-                size_t na = c->allocated ? c->allocated * 2 : 16;
-                t = realloc(c->v, na * sizeof *t);
-                if (!t)
-                        return -ENOMEM;
-                c->v = t;
-                c->allocated = na;
-        }
+        if (array_grow(&c->v, &c->allocated, c->n, sizeof *c->v, 16) < 0)
+                return -ENOMEM;
         t = &c->v[c->n];
         *t = (AgentSource) { .n_dropins = s->n_dropins };
         t->name = strdup(s->name);

@@ -7,34 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <iniparser.h>
 
+#include "array.h"
 #include "ini.h"
 #include "log.h"
 #include "parse-value.h"
-
-/* iniparser reports through one global callback. Keep its last message so it
- * can be attached to the file it concerns. */
-static char iniparser_last_error[256];
-
-_printf_(1, 2) static int iniparser_error_cb(const char *fmt, ...) {
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vsnprintf(iniparser_last_error, sizeof iniparser_last_error, fmt, ap);
-        va_end(ap);
-        /* Its messages end in a newline and may be split over lines. */
-        for (char *p = iniparser_last_error; *p; p++)
-                if (*p == '\n')
-                        *p = ' ';
-        return n;
-}
 
 const char *printable_excerpt(const char *s, char *buf, size_t size) {
         size_t i = 0, max = size > 8 ? size - 4 : 0;
@@ -55,12 +37,10 @@ const char *printable_excerpt(const char *s, char *buf, size_t size) {
 IniFile *ini_file_free(IniFile *f) {
         if (!f)
                 return NULL;
-        for (size_t i = 0; i < f->n_entries; i++) {
-                free(f->entries[i].section);
-                free(f->entries[i].key);
-                free(f->entries[i].value);
-        }
+        if (f->dict)
+                iniparser_freedict(f->dict);
         free(f->entries);
+        free(f->text);
         free(f->path);
         free(f);
         return NULL;
@@ -88,21 +68,23 @@ static void trim(const char **b, const char **e) {
                 (*e)--;
 }
 
-/* One entry as the line check sees it: names as written and the value that
- * iniparser must report for the file to be accepted. */
-typedef struct Expected {
-        const char *section, *key, *value;
-        size_t section_len, key_len, value_len;
-        unsigned line;
-} Expected;
-
 /* Checks the bytes of the file. Returns the number of errors reported. */
+static const bool plain_byte[256] = {
+        ['\t'] = true, [0x20 ... 0x7e] = true,
+};
+
 static unsigned check_bytes(const char *path, const char *buf, size_t len, Report *r) {
         unsigned line = 1, errors = 0;
 
         for (size_t i = 0; i < len;) {
-                unsigned char c = (unsigned char) buf[i];
+                unsigned char c;
 
+                /* Most bytes are printable ASCII: skip them without a branch each. */
+                while (i < len && plain_byte[(unsigned char) buf[i]])
+                        i++;
+                if (i == len)
+                        break;
+                c = (unsigned char) buf[i];
                 if (c == '\n') {
                         line++;
                         i++;
@@ -141,171 +123,160 @@ static unsigned check_bytes(const char *path, const char *buf, size_t len, Repor
         return errors;
 }
 
-static int parse_lines(const char *path, const char *buf, size_t len, Report *r,
-                       Expected **ret, size_t *ret_n) {
-        _cleanup_free_ Expected *ex = NULL;
-        size_t n = 0, allocated = 0;
-        const char *section = NULL;
-        size_t section_len = 0;
-        unsigned line = 0, errors = 0;
+/* The state of the line check over one file. */
+typedef struct LineParser {
+        const char *path;
+        Report *report;
+        char *section;  /* the current section, NUL-terminated in the text */
+        unsigned line, errors;
+        IniEntry *entries;
+        size_t n_entries, allocated;
+} LineParser;
 
-        for (const char *p = buf; p < buf + len;) {
-                const char *eol = memchr(p, '\n', (size_t) (buf + len - p));
-                const char *next = eol ? eol + 1 : buf + len;
-                const char *b = p, *e = eol ? eol : buf + len;
+_printf_(4, 5) static void line_error(LineParser *p, const char *section, const char *key, const char *fmt, ...) {
+        char msg[512];
+        va_list ap;
 
-                line++;
-                p = next;
+        va_start(ap, fmt);
+        (void) vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        report_error(p->report, p->path, p->line, section, key, "%s", msg);
+        p->errors++;
+}
 
-                if (e > b && e[-1] == '\r')
-                        e--;
-                if ((size_t) (e - b) > INI_LINE_MAX) {
-                        report_error(r, path, line, NULL, NULL,
-                                     "line is %zu bytes long; at most %u are allowed", (size_t) (e - b), INI_LINE_MAX);
-                        errors++;
-                        continue;
-                }
-                trim(&b, &e);
-                if (b == e || *b == '#' || *b == ';') {
-                        if (b != e && e[-1] == '\\') {
-                                report_error(r, path, line, NULL, NULL,
-                                             "line ends in a backslash; line continuation is not supported");
-                                errors++;
-                        }
-                        continue;
-                }
-                if (e[-1] == '\\') {
-                        report_error(r, path, line, NULL, NULL,
-                                     "line ends in a backslash; line continuation is not supported");
-                        errors++;
-                        continue;
-                }
+/* "[Section]": b..e is the trimmed line. */
+static void parse_section(LineParser *p, char *b, char *e) {
+        char *sb = b + 1, *se = e - 1;
 
-                if (*b == '[') {
-                        const char *sb = b + 1, *se = e - 1;
-
-                        if (e - b < 2 || *se != ']') {
-                                report_error(r, path, line, NULL, NULL, "section header without closing ']'");
-                                errors++;
-                                section = NULL;
-                                continue;
-                        }
-                        trim(&sb, &se);
-                        if (!is_name(sb, (size_t) (se - sb))) {
-                                report_error(r, path, line, NULL, NULL,
-                                             "invalid section name; expected letters and digits in [brackets]");
-                                errors++;
-                                section = NULL;
-                                continue;
-                        }
-                        section = sb;
-                        section_len = (size_t) (se - sb);
-                        continue;
-                }
-
-                const char *eq = memchr(b, '=', (size_t) (e - b));
-                if (!eq) {
-                        report_error(r, path, line, NULL, NULL, "expected Key=Value, [Section] or a comment");
-                        errors++;
-                        continue;
-                }
-                const char *kb = b, *ke = eq, *vb = eq + 1, *ve = e;
-                trim(&kb, &ke);
-                trim(&vb, &ve);
-
-                char keybuf[72], secbuf[72];
-                if (!is_name(kb, (size_t) (ke - kb))) {
-                        report_error(r, path, line, section ? printable_excerpt(strndupa(section, section_len), secbuf, sizeof secbuf) : NULL,
-                                     printable_excerpt(strndupa(kb, MIN((size_t) (ke - kb), 64U)), keybuf, sizeof keybuf),
-                                     "invalid key name; expected letters, digits, '_', '-' or '.'");
-                        errors++;
-                        continue;
-                }
-                if (!section) {
-                        report_error(r, path, line, NULL, strndupa(kb, (size_t) (ke - kb)),
-                                     "key outside of any [Section]");
-                        errors++;
-                        continue;
-                }
-                const char *sec_s = strndupa(section, section_len), *key_s = strndupa(kb, (size_t) (ke - kb));
-
-                /* What iniparser would alter must be refused, never passed on. */
-                const char *bad = NULL;
-                for (const char *q = vb; q < ve; q++)
-                        if (*q == '#' || *q == ';') {
-                                bad = q;
-                                break;
-                        }
-                if (bad) {
-                        report_error(r, path, line, sec_s, key_s,
-                                     "value contains '%c', which the INI format reads as the start of a comment; "
-                                     "'#' and ';' cannot appear in values", *bad);
-                        errors++;
-                        continue;
-                }
-                if (ve > vb && (*vb == '"' || *vb == '\'')) {
-                        char q = *vb;
-                        bool ok = ve - vb >= 2 && ve[-1] == q && !memchr(vb + 1, q, (size_t) (ve - vb - 2));
-                        if (!ok) {
-                                report_error(r, path, line, sec_s, key_s,
-                                             "a value that begins with a quote must be one quoted string "
-                                             "(the quotes are removed); here text follows the closing quote or it is missing");
-                                errors++;
-                                continue;
-                        }
-                        vb++;
-                        ve--;
-                }
-
-                /* Duplicates within one file are almost always a mistake. */
-                bool dup = false;
-                for (size_t k = 0; k < n; k++)
-                        if (ex[k].section_len == section_len && ex[k].key_len == (size_t) (ke - kb) &&
-                            strncasecmp(ex[k].section, section, section_len) == 0 &&
-                            strncasecmp(ex[k].key, kb, ex[k].key_len) == 0) {
-                                report_error(r, path, line, sec_s, key_s,
-                                             "given twice in this file (first on line %u)", ex[k].line);
-                                dup = true;
-                                break;
-                        }
-                if (dup) {
-                        errors++;
-                        continue;
-                }
-
-                if (n == allocated) {
-                        size_t na = allocated ? allocated * 2 : 16;
-                        Expected *t = realloc(ex, na * sizeof *t);
-                        if (!t)
-                                return -ENOMEM;
-                        ex = t;
-                        allocated = na;
-                }
-                ex[n++] = (Expected) {
-                        .section = section, .section_len = section_len,
-                        .key = kb, .key_len = (size_t) (ke - kb),
-                        .value = vb, .value_len = (size_t) (ve - vb),
-                        .line = line,
-                };
+        p->section = NULL;
+        if (e - b < 2 || *se != ']') {
+                line_error(p, NULL, NULL, "section header without closing ']'");
+                return;
         }
+        trim((const char **) &sb, (const char **) &se);
+        if (!is_name(sb, (size_t) (se - sb))) {
+                line_error(p, NULL, NULL, "invalid section name; expected letters and digits in [brackets]");
+                return;
+        }
+        *se = '\0';
+        p->section = sb;
+}
 
-        if (errors > 0)
-                return -EINVAL;
-        *ret = TAKE_PTR(ex);
-        *ret_n = n;
+/* What the INI format would alter must be refused, never passed on. vb..ve
+ * is the trimmed value; on success it is the value without its quotes. */
+static bool check_value(LineParser *p, const char *key, char **vb, char **ve) {
+        const char *bad = memchr(*vb, '#', (size_t) (*ve - *vb));
+        const char *semi = memchr(*vb, ';', (size_t) (*ve - *vb));
+
+        if (!bad || (semi && semi < bad))
+                bad = semi;
+        if (bad) {
+                line_error(p, p->section, key,
+                           "value contains '%c', which the INI format reads as the start of a comment; "
+                           "'#' and ';' cannot appear in values", *bad);
+                return false;
+        }
+        if (*ve > *vb && (**vb == '"' || **vb == '\'')) {
+                char q = **vb;
+                if (*ve - *vb < 2 || (*ve)[-1] != q || memchr(*vb + 1, q, (size_t) (*ve - *vb - 2))) {
+                        line_error(p, p->section, key,
+                                   "a value that begins with a quote must be one quoted string "
+                                   "(the quotes are removed); here text follows the closing quote or it is missing");
+                        return false;
+                }
+                (*vb)++;
+                (*ve)--;
+        }
+        return true;
+}
+
+static int add_entry(LineParser *p, char *key, char *value) {
+        /* Duplicates within one file are almost always a mistake. */
+        for (size_t k = 0; k < p->n_entries; k++)
+                if (tolower((unsigned char) p->entries[k].key[0]) == tolower((unsigned char) key[0]) &&
+                    strcasecmp(p->entries[k].key, key) == 0 && strcasecmp(p->entries[k].section, p->section) == 0) {
+                        line_error(p, p->section, key, "given twice in this file (first on line %u)", p->entries[k].line);
+                        return 0;
+                }
+        if (array_grow(&p->entries, &p->allocated, p->n_entries, sizeof *p->entries, 16) < 0)
+                return -ENOMEM;
+        p->entries[p->n_entries++] = (IniEntry) { p->section, key, value, p->line };
         return 0;
 }
 
-/* Reads the whole file in one read() where it can: size is what fstat()
- * said; a file that grew past INI_FILE_MAX while being read is -EFBIG. */
+/* "Key=Value": b..e is the trimmed line. */
+static int parse_assignment(LineParser *p, char *b, char *e) {
+        char *eq = memchr(b, '=', (size_t) (e - b));
+        char keybuf[72], secbuf[72];
+
+        if (!eq) {
+                line_error(p, NULL, NULL, "expected Key=Value, [Section] or a comment");
+                return 0;
+        }
+        char *kb = b, *ke = eq, *vb = eq + 1, *ve = e;
+        trim((const char **) &kb, (const char **) &ke);
+        trim((const char **) &vb, (const char **) &ve);
+
+        if (!is_name(kb, (size_t) (ke - kb))) {
+                line_error(p, p->section ? printable_excerpt(p->section, secbuf, sizeof secbuf) : NULL,
+                           printable_excerpt(strndupa(kb, MIN((size_t) (ke - kb), 64U)), keybuf, sizeof keybuf),
+                           "invalid key name; expected letters, digits, '_', '-' or '.'");
+                return 0;
+        }
+        *ke = '\0';
+        if (!p->section) {
+                line_error(p, NULL, kb, "key outside of any [Section]");
+                return 0;
+        }
+        if (!check_value(p, kb, &vb, &ve))
+                return 0;
+        *ve = '\0';
+        return add_entry(p, kb, vb);
+}
+
+/* Checks every line of text (NUL-terminated at len, modified in place: the
+ * names and values of the entries end in NULs there). */
+static int parse_lines(LineParser *p, char *text, size_t len) {
+        for (char *l = text; l < text + len;) {
+                char *eol = memchr(l, '\n', (size_t) (text + len - l));
+                char *b = l, *e = eol ? eol : text + len;
+                int k = 0;
+
+                p->line++;
+                l = eol ? eol + 1 : text + len;
+                if (e > b && e[-1] == '\r')
+                        e--;
+                if ((size_t) (e - b) > INI_LINE_MAX) {
+                        line_error(p, NULL, NULL, "line is %zu bytes long; at most %u are allowed", (size_t) (e - b),
+                                   INI_LINE_MAX);
+                        continue;
+                }
+                trim((const char **) &b, (const char **) &e);
+                if (b != e && e[-1] == '\\')
+                        line_error(p, NULL, NULL, "line ends in a backslash; line continuation is not supported");
+                else if (b == e || *b == '#' || *b == ';')
+                        continue;
+                else if (*b == '[')
+                        parse_section(p, b, e);
+                else
+                        k = parse_assignment(p, b, e);
+                if (k < 0)
+                        return k;
+        }
+        return p->errors > 0 ? -EINVAL : 0;
+}
+
+/* Reads the whole file in one read() where it can, into a buffer of the
+ * size fstat() said (plus the NUL); a file that grows while being read gets
+ * a bigger one, up to INI_FILE_MAX, beyond which it is -EFBIG. */
 static int read_all(int fd, size_t size, char **ret, size_t *ret_len) {
-        _cleanup_free_ char *buf = malloc(INI_FILE_MAX + 1);
-        size_t len = 0;
+        size_t cap = size + 1, len = 0;
+        _cleanup_free_ char *buf = malloc(cap);
 
         if (!buf)
                 return -ENOMEM;
         for (;;) {
-                ssize_t k = read(fd, buf + len, INI_FILE_MAX + 1 - len);
+                ssize_t k = read(fd, buf + len, cap - len);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -317,6 +288,20 @@ static int read_all(int fd, size_t size, char **ret, size_t *ret_len) {
                 /* Got what fstat() promised (or the end): no second read. */
                 if (k == 0 || len == size)
                         break;
+                if (len == cap) {
+                        char *t;
+                        cap = MIN(cap * 2, (size_t) INI_FILE_MAX + 2);
+                        t = realloc(buf, cap);
+                        if (!t)
+                                return -ENOMEM;
+                        buf = t;
+                }
+        }
+        if (len == cap) {
+                char *t = realloc(buf, cap + 1);
+                if (!t)
+                        return -ENOMEM;
+                buf = t;
         }
         buf[len] = '\0';
         *ret = TAKE_PTR(buf);
@@ -324,135 +309,113 @@ static int read_all(int fd, size_t size, char **ret, size_t *ret_len) {
         return 0;
 }
 
-static void dictionary_freep(dictionary **d) {
-        if (*d)
-                iniparser_freedict(*d);
-}
-
-int ini_file_load(const char *path, Report *r, IniFile **ret) {
-        _cleanup_close_ int fd = -EBADF, memfd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        _cleanup_free_ Expected *ex = NULL;
-        _cleanup_(dictionary_freep) dictionary *d = NULL;
-        _cleanup_ini_file_free_ IniFile *f = NULL;
-        size_t len, n = 0, skip = 0;
-        struct stat st;
-        char procpath[64];
-        int r_;
+/* Opens path for reading and checks what it is. Returns 0 with *ret_fd set,
+ * INI_MASKED, or a negative errno after reporting. */
+static int open_definition(const char *path, Report *r, struct stat *st, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
 
         /* O_NONBLOCK: opening a FIFO must not hang the boot. */
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
-                if (errno == ENOENT)
+                int e = errno;
+                if (e == ENOENT)
                         report_error(r, path, 0, NULL, NULL, "cannot open: dangling symlink or file removed");
-                else if (errno == ELOOP)
+                else if (e == ELOOP)
                         report_error(r, path, 0, NULL, NULL, "cannot open: too many levels of symbolic links");
                 else
-                        report_error(r, path, 0, NULL, NULL, "cannot open: %s", strerror(errno));
-                return -errno;
+                        report_error(r, path, 0, NULL, NULL, "cannot open: %s", strerror(e));
+                return -e;
         }
-        if (fstat(fd, &st) < 0) {
+        if (fstat(fd, st) < 0) {
                 report_error(r, path, 0, NULL, NULL, "cannot stat: %s", strerror(errno));
                 return -errno;
         }
-        if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))
-                return INI_MASKED; /* symlink to /dev/null */
-        if (S_ISDIR(st.st_mode)) {
+        if ((S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3)) || (S_ISREG(st->st_mode) && st->st_size == 0))
+                return INI_MASKED; /* symlink to /dev/null, or empty */
+        if (S_ISDIR(st->st_mode)) {
                 report_error(r, path, 0, NULL, NULL, "is a directory; a definition must be a regular file");
                 return -EISDIR;
         }
-        if (!S_ISREG(st.st_mode)) {
+        if (!S_ISREG(st->st_mode)) {
                 report_error(r, path, 0, NULL, NULL,
                              "not a regular file (FIFO, socket or device); a definition must be a regular file");
                 return -EBADFD;
         }
-        if (st.st_size == 0)
-                return INI_MASKED;
-        if (st.st_size > (off_t) INI_FILE_MAX) {
+        if (st->st_size > (off_t) INI_FILE_MAX) {
                 report_error(r, path, 0, NULL, NULL, "file is %jd bytes; at most %u are allowed",
-                             (intmax_t) st.st_size, INI_FILE_MAX);
+                             (intmax_t) st->st_size, INI_FILE_MAX);
                 return -EFBIG;
         }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
 
-        r_ = read_all(fd, (size_t) st.st_size, &buf, &len);
-        if (r_ == -EFBIG) {
-                report_error(r, path, 0, NULL, NULL, "file grew beyond %u bytes while being read", INI_FILE_MAX);
-                return r_;
+/* iniparser's dictionary, filled from the checked lines with the keys
+ * iniparser_load() would use ("section:key", lower case; the entries it adds
+ * for bare section names are left out: nothing looks them up), so that each
+ * entry's value is the dictionary's. */
+static int fill_dictionary(IniFile *f) {
+        char lookup[2 * 64 + 2];
+
+        f->dict = dictionary_new(MAX(f->n_entries, (size_t) 1));
+        if (!f->dict)
+                return -ENOMEM;
+        for (size_t i = 0; i < f->n_entries; i++) {
+                IniEntry *e = &f->entries[i];
+                size_t n = 0;
+
+                for (const char *c = e->section; *c; c++)
+                        lookup[n++] = (char) tolower((unsigned char) *c);
+                lookup[n++] = ':';
+                for (const char *c = e->key; *c; c++)
+                        lookup[n++] = (char) tolower((unsigned char) *c);
+                lookup[n] = '\0';
+                if (dictionary_set(f->dict, lookup, e->value) < 0)
+                        return -ENOMEM;
+                e->value = dictionary_get(f->dict, lookup, NULL); /* lookup is lower case already */
+                if (!e->value)
+                        return -ENOMEM;
         }
-        if (r_ < 0) {
-                report_error(r, path, 0, NULL, NULL, "cannot read: %s", strerror(-r_));
-                return r_;
-        }
-        if (len == 0)
-                return INI_MASKED;
+        return 0;
+}
 
-        if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-                skip = 3;
+int ini_file_load(const char *path, Report *r, IniFile **ret) {
+        _cleanup_ini_file_free_ IniFile *f = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        LineParser p = { .path = path, .report = r };
+        size_t len, skip = 0;
+        struct stat st;
+        int k;
 
-        if (check_bytes(path, buf + skip, len - skip, r) > 0)
-                return -EINVAL;
-        r_ = parse_lines(path, buf + skip, len - skip, r, &ex, &n);
-        if (r_ < 0)
-                return r_;
-
-        /* iniparser reads the very bytes that were checked: the open file
-         * through /proc/self/fd (same inode, no second path lookup), or, when
-         * a byte order mark has to go, a sealed in-memory copy without it. */
-        if (skip > 0) {
-                memfd = memfd_create("agent-definition", MFD_CLOEXEC);
-                if (memfd < 0)
-                        return log_error_errno(negative_errno(), "Failed to create memfd: %m");
-                if (write(memfd, buf + skip, len - skip) != (ssize_t) (len - skip))
-                        return log_error_errno(-EIO, "Failed to write memfd: %m");
-                (void) snprintf(procpath, sizeof procpath, "/proc/self/fd/%d", memfd);
-        } else
-                (void) snprintf(procpath, sizeof procpath, "/proc/self/fd/%d", fd);
-
-        iniparser_set_error_callback(iniparser_error_cb);
-        iniparser_last_error[0] = '\0';
-        d = iniparser_load(procpath);
-        if (!d) {
-                report_error(r, path, 0, NULL, NULL, "the INI parser rejected the file: %s",
-                             iniparser_last_error[0] ? iniparser_last_error : "no reason given");
-                return -EINVAL;
-        }
+        k = open_definition(path, r, &st, &fd);
+        if (k != 0)
+                return k;
 
         f = calloc(1, sizeof *f);
         if (!f)
                 return -ENOMEM;
+        k = read_all(fd, (size_t) st.st_size, &f->text, &len);
+        if (k == -EFBIG)
+                report_error(r, path, 0, NULL, NULL, "file grew beyond %u bytes while being read", INI_FILE_MAX);
+        else if (k < 0)
+                report_error(r, path, 0, NULL, NULL, "cannot read: %s", strerror(-k));
+        if (k < 0)
+                return k;
+        if (len == 0)
+                return INI_MASKED;
+        if (len >= 3 && memcmp(f->text, "\xef\xbb\xbf", 3) == 0)
+                skip = 3;
+        if (check_bytes(path, f->text + skip, len - skip, r) > 0)
+                return -EINVAL;
+
+        k = parse_lines(&p, f->text + skip, len - skip);
+        f->entries = p.entries;
+        f->n_entries = p.n_entries;
+        if (k < 0)
+                return k;
         f->path = strdup(path);
-        f->entries = calloc(n ? n : 1, sizeof(IniEntry));
-        if (!f->path || !f->entries)
+        if (!f->path || fill_dictionary(f) < 0)
                 return -ENOMEM;
-
-        for (size_t i = 0; i < n; i++) {
-                char lookup[160];
-                const char *v;
-
-                (void) snprintf(lookup, sizeof lookup, "%.*s:%.*s", (int) ex[i].section_len, ex[i].section,
-                                (int) ex[i].key_len, ex[i].key);
-                for (char *c = lookup; *c; c++)
-                        *c = (char) tolower((unsigned char) *c);
-                v = iniparser_getstring(d, lookup, NULL);
-
-                IniEntry *e = &f->entries[f->n_entries++];
-                e->section = strndup(ex[i].section, ex[i].section_len);
-                e->key = strndup(ex[i].key, ex[i].key_len);
-                e->line = ex[i].line;
-                if (!e->section || !e->key)
-                        return -ENOMEM;
-
-                /* The line check and iniparser must agree on every value. */
-                if (!v || strlen(v) != ex[i].value_len || memcmp(v, ex[i].value, ex[i].value_len) != 0) {
-                        report_error(r, path, ex[i].line, e->section, e->key,
-                                     "the INI parser reads this value differently than written; rewrite it");
-                        return -EINVAL;
-                }
-                e->value = strdup(v);
-                if (!e->value)
-                        return -ENOMEM;
-        }
-
         *ret = TAKE_PTR(f);
         return INI_LOADED;
 }

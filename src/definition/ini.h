@@ -9,11 +9,12 @@
 
 /* Loading one definition file (a NAME.agent or a drop-in).
  *
- * iniparser reads the file; before it does, a strict line check makes sure
- * that what iniparser will read is exactly what the operator wrote. iniparser
- * on its own would cut a value at ';' or '#', drop text after a closing quote,
- * join lines ending in '\', and accept keys outside a section; each of those is
- * an error here, reported with file and line. The file rules:
+ * The file is read once. A strict line check goes over every line and fills
+ * iniparser's dictionary (its public dictionary API) with what it found, so
+ * the values are exactly what the operator wrote: iniparser_load() on its own
+ * would cut a value at ';' or '#', drop text after a closing quote, join lines
+ * ending in '\', and accept keys outside a section; each of those is an error
+ * here, reported with file and line. The file rules:
  *
  *   - a regular file (or a symlink to one) of at most INI_FILE_MAX bytes;
  *   - UTF-8 without NUL or control characters (tab allowed); an initial UTF-8
@@ -30,14 +31,18 @@
 #define INI_LINE_MAX DEFINITION_LINE_MAX
 
 typedef struct IniEntry {
-        char *section;  /* as written in the file */
-        char *key;      /* as written in the file */
-        char *value;    /* as iniparser read it */
+        const char *section;  /* as written in the file (points into its text) */
+        const char *key;      /* as written in the file (points into its text) */
+        const char *value;    /* iniparser's value (points into its dictionary) */
         unsigned line;
 } IniEntry;
 
+typedef struct _dictionary_ dictionary;
+
 typedef struct IniFile {
         char *path;
+        char *text;         /* the file's bytes, names and values NUL-terminated */
+        dictionary *dict;   /* iniparser's dictionary of the entries */
         IniEntry *entries;
         size_t n_entries;
 } IniFile;

@@ -26,7 +26,8 @@ typedef struct Report {
         bool quiet;
 } Report;
 
-void report_error(Report *r, const char *path, unsigned line, const char *section,
-                  const char *key, const char *fmt, ...) _printf_(6, 7);
-void report_warning(Report *r, const char *path, unsigned line, const char *section,
-                    const char *key, const char *fmt, ...) _printf_(6, 7);
+/* Reports one message: an error (counted in n_errors) or a warning. */
+void report_full(Report *r, bool error, const char *path, unsigned line, const char *section,
+                 const char *key, const char *fmt, ...) _printf_(7, 8);
+#define report_error(r, ...) report_full((r), true, __VA_ARGS__)
+#define report_warning(r, ...) report_full((r), false, __VA_ARGS__)

@@ -49,17 +49,6 @@ static int parse_description(const SchemaKey *k, const char *v, Agent *a, char *
         return replace_string(FIELD(a, k, char *), v);
 }
 
-static bool image_name_is_valid(const char *s) {
-        size_t n = strlen(s);
-
-        if (n < 1 || n > 64 || streq(s, ".") || streq(s, "..") || s[0] == '.' || s[0] == '-')
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isalnum((unsigned char) s[i]) && !strchr("._-", s[i]))
-                        return false;
-        return true;
-}
-
 static int parse_image(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
         if (v[0] == '/') {
                 if (!path_is_normalized_absolute(v) || streq(v, "/")) {
@@ -99,61 +88,70 @@ static int split_value(const SchemaKey *k, const char *v, const char *what, char
         return r;
 }
 
-static int parse_exec(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
-        _cleanup_strv_free_ char **argv = NULL;
-        size_t n;
-        int r;
+/* Checks word i of a list value (the words before it are checked already). */
+typedef int (*word_check_t)(char **words, size_t i, char *why, size_t why_size);
 
-        r = split_value(k, v, "words", &argv, &n, why, why_size);
+/* A list-valued key: split, check every word, store the list. */
+static int parse_list(const SchemaKey *k, const char *v, Agent *a, const char *what, word_check_t check,
+                      char *why, size_t why_size) {
+        _cleanup_strv_free_ char **words = NULL;
+        size_t n;
+        int r = split_value(k, v, what, &words, &n, why, why_size);
+
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = check(words, i, why, why_size);
         if (r < 0)
                 return r;
-        if (!path_is_normalized_absolute(argv[0]) || streq(argv[0], "/")) {
+        replace_strv(FIELD(a, k, char **), TAKE_PTR(words));
+        return 0;
+}
+
+static int check_exec_word(char **argv, size_t i, char *why, size_t why_size) {
+        if (i == 0 && (!path_is_normalized_absolute(argv[0]) || streq(argv[0], "/"))) {
                 WHY("the program must be an absolute, normalised path inside the image");
                 return -EINVAL;
         }
-        for (size_t i = 0; i < n; i++)
-                if (!string_is_printable_utf8(argv[i], false)) {
-                        WHY("word %zu contains control characters", i + 1);
+        if (!string_is_printable_utf8(argv[i], false)) {
+                WHY("word %zu contains control characters", i + 1);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_exec(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        return parse_list(k, v, a, "words", check_exec_word, why, why_size);
+}
+
+static int check_environment_word(char **env, size_t i, char *why, size_t why_size) {
+        char *eq = strchr(env[i], '=');
+        size_t n;
+
+        if (!eq) {
+                WHY("'%.64s' is not KEY=VALUE", env[i]);
+                return -EINVAL;
+        }
+        n = (size_t) (eq - env[i]);
+        *eq = '\0';
+        bool ok = env_name_is_valid(env[i]);
+        *eq = '=';
+        if (!ok) {
+                WHY("'%.64s' is not a valid variable name (letters, digits, '_')", env[i]);
+                return -EINVAL;
+        }
+        for (size_t j = 0; j < i; j++)
+                if (strncmp(env[j], env[i], n + 1) == 0) {
+                        WHY("variable %.*s is set twice", (int) n, env[i]);
                         return -EINVAL;
                 }
-        replace_strv(FIELD(a, k, char **), TAKE_PTR(argv));
+        if (!string_is_printable_utf8(eq + 1, false)) {
+                WHY("the value of %.*s contains control characters", (int) n, env[i]);
+                return -EINVAL;
+        }
         return 0;
 }
 
 static int parse_environment(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
-        _cleanup_strv_free_ char **env = NULL;
-        size_t n;
-        int r;
-
-        r = split_value(k, v, "variables", &env, &n, why, why_size);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                char *eq = strchr(env[i], '=');
-                if (!eq) {
-                        WHY("'%.64s' is not KEY=VALUE", env[i]);
-                        return -EINVAL;
-                }
-                *eq = '\0';
-                bool ok = env_name_is_valid(env[i]);
-                for (size_t j = 0; ok && j < i; j++)
-                        if (strncmp(env[j], env[i], strlen(env[i])) == 0 && env[j][strlen(env[i])] == '=') {
-                                WHY("variable %s is set twice", env[i]);
-                                *eq = '=';
-                                return -EINVAL;
-                        }
-                *eq = '=';
-                if (!ok) {
-                        WHY("'%.64s' is not a valid variable name (letters, digits, '_')", env[i]);
-                        return -EINVAL;
-                }
-                if (!string_is_printable_utf8(eq + 1, false)) {
-                        WHY("the value of %.*s contains control characters", (int) (eq - env[i]), env[i]);
-                        return -EINVAL;
-                }
-        }
-        replace_strv(FIELD(a, k, char **), TAKE_PTR(env));
-        return 0;
+        return parse_list(k, v, a, "variables", check_environment_word, why, why_size);
 }
 
 static int parse_abs_path(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
@@ -219,7 +217,7 @@ static int parse_size_range(const SchemaKey *k, const char *v, Agent *a, char *w
                 return r;
         if (n < k->min || n > k->max)
                 return -ERANGE;
-        if (n % 4096 != 0) {
+        if (n % WORKSPACE_SECTOR_SIZE != 0) {
                 WHY("must be a multiple of 4K");
                 return -EINVAL;
         }
@@ -328,34 +326,29 @@ static int parse_capabilities(const SchemaKey *k, const char *v, Agent *a, char 
         return 0;
 }
 
-static int parse_system_calls(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
-        _cleanup_strv_free_ char **calls = NULL;
-        size_t n;
+static int check_system_call(char **calls, size_t i, char *why, size_t why_size) {
+        const char *reason = NULL;
         int r;
 
-        r = split_value(k, v, "system calls", &calls, &n, why, why_size);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                const char *reason = NULL;
-
-                for (size_t j = 0; j < i; j++)
-                        if (streq(calls[i], calls[j])) {
-                                WHY("%.64s is listed twice", calls[i]);
-                                return -EINVAL;
-                        }
-                r = seccomp_policy_check_extra(calls[i], &reason);
-                if (r == -EPERM) {
-                        WHY("%.64s is never allowed: %s", calls[i], reason ? reason : "dangerous");
-                        return r;
-                }
-                if (r < 0) {
-                        WHY("'%.64s' is not a system call known to libseccomp on this architecture", calls[i]);
+        for (size_t j = 0; j < i; j++)
+                if (streq(calls[i], calls[j])) {
+                        WHY("%.64s is listed twice", calls[i]);
                         return -EINVAL;
                 }
+        r = seccomp_policy_check_extra(calls[i], &reason);
+        if (r == -EPERM) {
+                WHY("%.64s is never allowed: %s", calls[i], reason ? reason : "dangerous");
+                return r;
         }
-        replace_strv(FIELD(a, k, char **), TAKE_PTR(calls));
+        if (r < 0) {
+                WHY("'%.64s' is not a system call known to libseccomp on this architecture", calls[i]);
+                return -EINVAL;
+        }
         return 0;
+}
+
+static int parse_system_calls(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        return parse_list(k, v, a, "system calls", check_system_call, why, why_size);
 }
 
 #define SEC(n) ((uint64_t) (n) * USEC_PER_SEC)
@@ -452,24 +445,33 @@ const SchemaKey schema_keys[] = {
           "Host directory bind-mounted read-write at /shared for durable outputs." },
 
         { "Secrets", "*", NULL, 0, 0, 0, NULL, false,
-          "an absolute host file, or cred:ID for a systemd credential",
+          "a file below /etc/agents/secrets/, or cred:ID for a systemd credential of the agent's own "
+          "(ID is NAME or NAME.SUFFIX) or one the site shares; at most 64 secrets",
           "Secret NAME delivered as /run/secrets/NAME (0400, owned by the agent)." },
 };
 const size_t schema_n_keys = ELEMENTSOF(schema_keys);
 
+static bool same_first_letter(const char *a, const char *b) {
+        return tolower((unsigned char) a[0]) == tolower((unsigned char) b[0]);
+}
+
 const SchemaKey *schema_find(const char *section, const char *key, bool *ret_section_known) {
         bool known = false;
 
+        /* First letters rule out most rows without a call. */
         for (size_t i = 0; i < schema_n_keys; i++) {
-                if (strcasecmp(schema_keys[i].section, section) != 0)
+                const SchemaKey *k = &schema_keys[i];
+                bool star = k->key[0] == '*';
+
+                if (!same_first_letter(k->section, section) || (!star && !same_first_letter(k->key, key)) ||
+                    strcasecmp(k->section, section) != 0 || (!star && strcasecmp(k->key, key) != 0))
                         continue;
-                known = true;
-                if (streq(schema_keys[i].key, "*") || strcasecmp(schema_keys[i].key, key) == 0) {
-                        if (ret_section_known)
-                                *ret_section_known = true;
-                        return &schema_keys[i];
-                }
+                if (ret_section_known)
+                        *ret_section_known = true;
+                return k;
         }
+        for (size_t i = 0; i < schema_n_keys && !known; i++)
+                known = strcasecmp(schema_keys[i].section, section) == 0;
         if (ret_section_known)
                 *ret_section_known = known;
         return NULL;

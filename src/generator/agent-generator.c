@@ -61,18 +61,24 @@ static int generate_one(const AgentSource *s, int out_fd, Buffer *buf, Report *r
                 log_info("%s: masked, no unit for agent %s.", s->main_path, s->name);
                 return 0;
         }
-        if (r == -ENOMEM)
-                return log_oom();
         if (r < 0) {
+                /* Whatever went wrong, it went wrong for this agent only. */
+                if (r != -EINVAL)
+                        report_error(report, s->main_path, 0, NULL, NULL, "cannot load: %s", strerror(-r));
                 log_error("%s: agent %s rejected, no unit generated.", s->main_path, s->name);
                 return 0;
         }
 
-        (void) snprintf(unit, sizeof unit, "agent@%s.service", a->name);
+        if (STRJOIN_BUF(unit, sizeof unit, "agent@", a->name, ".service") < 0)
+                return -ENAMETOOLONG; /* cannot happen: names are at most AGENT_NAME_MAX */
         buffer_reset(buf);
         r = render_unit(a, buf);
-        if (r < 0)
-                return log_error_errno(r, "Failed to render %s: %m", unit);
+        if (r < 0) {
+                report_error(report, s->main_path, 0, NULL, NULL, "cannot render %s: %s; skipping this agent", unit,
+                             r == -EINVAL ? "a value cannot be written into a unit" : strerror(-r));
+                log_error("%s: agent %s rejected, no unit generated.", s->main_path, s->name);
+                return 0;
+        }
 
         if (arg_dry_run) {
                 printf("# %s\n%s", unit, buf->data);

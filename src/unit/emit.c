@@ -10,6 +10,7 @@
 
 #include "emit.h"
 #include "macro.h"
+#include "parse-value.h"
 
 static int write_all(int fd, const char *data, size_t len) {
         while (len > 0) {
@@ -74,8 +75,8 @@ int emit_file_at(int dir_fd, const char *name, const char *data, size_t len) {
 int emit_wants_symlink_at(int dir_fd, const char *wants_dir, const char *unit) {
         char target[NAME_MAX + 8], link[PATH_MAX];
 
-        if (snprintf(target, sizeof target, "../%s", unit) >= (int) sizeof target ||
-            snprintf(link, sizeof link, "%s/%s", wants_dir, unit) >= (int) sizeof link)
+        if (STRJOIN_BUF(target, sizeof target, "../", unit) < 0 ||
+            STRJOIN_BUF(link, sizeof link, wants_dir, "/", unit) < 0)
                 return -ENAMETOOLONG;
         if (symlinkat(target, dir_fd, link) >= 0)
                 return 0;

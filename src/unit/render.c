@@ -7,22 +7,45 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent-limits.h"
 #include "agent-service-template.h"
 #include "config.h"
 #include "parse-value.h"
 #include "render.h"
 #include "schema.h"
 
-void render_unit_value(Buffer *b, const char *s) {
+int render_unit_value(Buffer *b, const char *s) {
+        size_t n = strlen(s);
+
+        /* A unit setting has no escape for a line break, and a trailing
+         * backslash continues the line: such a value cannot be written. */
+        if (!string_is_printable_utf8(s, false) || (n > 0 && s[n - 1] == '\\'))
+                return -EINVAL;
         for (const char *p = s; *p;) {
                 const char *pct = strchr(p, '%');
                 if (!pct) {
                         buffer_puts(b, p);
-                        return;
+                        break;
                 }
                 buffer_put(b, p, (size_t) (pct - p));
                 buffer_puts(b, "%%");
                 p = pct + 1;
+        }
+        return 0;
+}
+
+void render_comment_text(Buffer *b, const char *s) {
+        while (*s) {
+                size_t n = utf8_printable_char_len(s, false);
+
+                if (n == 0 || *s == '\\') {
+                        /* C style, so that the reader sees which byte it was. */
+                        buffer_printf(b, "\\x%02x", (unsigned char) *s);
+                        s++;
+                        continue;
+                }
+                buffer_put(b, s, n);
+                s += n;
         }
 }
 
@@ -33,6 +56,13 @@ static const bool exec_safe[256] = {
         ['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true,
         ['/'] = true, ['.'] = true, ['_'] = true, ['-'] = true, ['='] = true,
         [','] = true, [':'] = true, ['+'] = true, ['@'] = true,
+};
+
+/* What must be escaped inside a double-quoted Exec= word (and the NUL that
+ * ends it). */
+static const bool exec_special[256] = {
+        [0x00 ... 0x1f] = true, [0x7f] = true,
+        ['\\'] = true, ['"'] = true, ['%'] = true, ['$'] = true,
 };
 
 void render_exec_word(Buffer *b, const char *s) {
@@ -49,20 +79,25 @@ void render_exec_word(Buffer *b, const char *s) {
          * escapes, expands %-specifiers at load and $VARIABLES at exec: a
          * double-quoted word with all four escaped reaches the program as is. */
         buffer_put(b, "\"", 1);
-        for (p = (const unsigned char *) s; *p; p++)
+        for (p = (const unsigned char *) s; *p;) {
+                const unsigned char *run = p;
+
+                while (!exec_special[*p])
+                        p++;
+                buffer_put(b, (const char *) run, (size_t) (p - run));
                 switch (*p) {
+                case '\0': break;
                 case '\\': buffer_puts(b, "\\\\"); break;
                 case '"':  buffer_puts(b, "\\\""); break;
                 case '%':  buffer_puts(b, "%%"); break;
                 case '$':  buffer_puts(b, "$$"); break;
                 case '\n': buffer_puts(b, "\\n"); break;
                 case '\t': buffer_puts(b, "\\t"); break;
-                default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                buffer_printf(b, "\\x%02x", *p);
-                        else
-                                buffer_put(b, (const char *) p, 1);
+                default:   buffer_printf(b, "\\x%02x", *p);
                 }
+                if (*p)
+                        p++;
+        }
         buffer_put(b, "\"", 1);
 }
 
@@ -70,7 +105,8 @@ void render_exec_word(Buffer *b, const char *s) {
  * live back to back in one buffer (no allocation per word). */
 typedef struct ArgList {
         Buffer text;
-        size_t start[512];
+        /* Room for the fixed options and every list at its schema limit. */
+        size_t start[64 + EXEC_ARGS_MAX + ENVIRONMENT_MAX + HEALTH_CHECK_ARGS_MAX + SECRETS_MAX];
         size_t n;
         bool failed;
 } ArgList;
@@ -299,8 +335,10 @@ static int emit_credentials(const Agent *a, Buffer *b) {
                  * store when the units are generated; agent-runtime refuses
                  * the start when the credential is missing altogether. */
                 (void) snprintf(path, sizeof path, "%s/%s", credstore_encrypted(), id);
+                if (!credential_id_is_valid(id))
+                        return -EINVAL;
                 buffer_puts(b, access(path, F_OK) >= 0 ? "LoadCredentialEncrypted=" : "LoadCredential=");
-                render_unit_value(b, id);
+                buffer_puts(b, id);
                 buffer_puts(b, "\n");
         }
         return 0;
@@ -318,11 +356,11 @@ static int emit_network_sandbox(const Agent *a, Buffer *b) {
 
 static int emit_source_comment(const Agent *a, Buffer *b) {
         buffer_puts(b, "#   definition: ");
-        buffer_puts(b, a->source_path);
+        render_comment_text(b, a->source_path);
         buffer_puts(b, "\n");
         for (char **d = a->dropin_paths; d && *d; d++) {
                 buffer_puts(b, "#   drop-in:    ");
-                buffer_puts(b, *d);
+                render_comment_text(b, *d);
                 buffer_puts(b, "\n");
         }
         return 0;
@@ -341,83 +379,175 @@ static const struct {
 };
 
 /* Placeholders inside a line: always a single value. */
-static int emit_inline(const Agent *a, const char *name, size_t len, Buffer *b) {
-#define IS(s) (len == strlen(s) && memcmp(name, s, len) == 0)
-        if (IS("DESCRIPTION"))
-                render_unit_value(b, a->description);
-        else if (IS("SOURCE_PATH"))
-                render_unit_value(b, a->source_path);
-        else if (IS("NAME"))
-                buffer_puts(b, a->name); /* validated: [a-z0-9-] only */
-        else if (IS("START_LIMIT_BURST"))
+typedef enum InlinePlaceholder {
+        PH_DESCRIPTION,
+        PH_SOURCE_PATH,
+        PH_NAME,
+        PH_START_LIMIT_BURST,
+        PH_RUNTIME_MAX_SEC,
+        PH_RESTART,
+        PH_RESTART_SEC,
+        PH_MEMORY_MAX,
+        PH_CPU_QUOTA,
+        PH_TASKS_MAX,
+        _PH_MAX,
+} InlinePlaceholder;
+
+static const char *const inline_names[_PH_MAX] = {
+        [PH_DESCRIPTION] = "DESCRIPTION",
+        [PH_SOURCE_PATH] = "SOURCE_PATH",
+        [PH_NAME] = "NAME",
+        [PH_START_LIMIT_BURST] = "START_LIMIT_BURST",
+        [PH_RUNTIME_MAX_SEC] = "RUNTIME_MAX_SEC",
+        [PH_RESTART] = "RESTART",
+        [PH_RESTART_SEC] = "RESTART_SEC",
+        [PH_MEMORY_MAX] = "MEMORY_MAX",
+        [PH_CPU_QUOTA] = "CPU_QUOTA",
+        [PH_TASKS_MAX] = "TASKS_MAX",
+};
+
+static int emit_inline(const Agent *a, InlinePlaceholder ph, Buffer *b) {
+        switch (ph) {
+        case PH_DESCRIPTION:
+                return render_unit_value(b, a->description);
+        case PH_SOURCE_PATH:
+                return render_unit_value(b, a->source_path);
+        case PH_NAME:
+                if (!agent_name_is_valid(a->name))
+                        return -EINVAL;
+                buffer_puts(b, a->name);
+                return 0;
+        case PH_START_LIMIT_BURST:
                 put_u64(b, a->max_restarts + 1);
-        else if (IS("RUNTIME_MAX_SEC"))
+                return 0;
+        case PH_RUNTIME_MAX_SEC:
                 put_span(b, a->runtime_max_usec);
-        else if (IS("RESTART"))
+                return 0;
+        case PH_RESTART:
                 buffer_puts(b, restart_name(a->restart));
-        else if (IS("RESTART_SEC"))
+                return 0;
+        case PH_RESTART_SEC:
                 put_span(b, a->restart_usec);
-        else if (IS("MEMORY_MAX"))
+                return 0;
+        case PH_MEMORY_MAX:
                 put_u64(b, a->memory_max);
-        else if (IS("CPU_QUOTA")) {
+                return 0;
+        case PH_CPU_QUOTA:
                 put_u64(b, a->cpu_quota_percent);
                 buffer_put(b, "%", 1);
-        } else if (IS("TASKS_MAX"))
+                return 0;
+        case PH_TASKS_MAX:
                 put_u64(b, a->tasks_max);
-        else
+                return 0;
+        default:
                 return -EINVAL;
-        return 0;
-#undef IS
+        }
 }
 
-int render_unit(const Agent *a, Buffer *b) {
-        const char *t = agent_service_template;
+/* The template, cut once into pieces: literal text, line placeholders and
+ * inline placeholders, so that rendering a unit does no scanning. */
+typedef struct Piece {
+        const char *text;
+        size_t len;
+        int line_ph;   /* index in line_placeholders, or -1 */
+        int inline_ph; /* InlinePlaceholder, or -1 */
+} Piece;
 
-        while (*t) {
+static Piece pieces[256];
+static size_t n_pieces;
+
+static int piece_add(const char *text, size_t len, int line_ph, int inline_ph) {
+        if (n_pieces >= ELEMENTSOF(pieces))
+                return -E2BIG;
+        /* Adjacent text is one piece. */
+        if (line_ph < 0 && inline_ph < 0 && n_pieces > 0 && pieces[n_pieces - 1].line_ph < 0 &&
+            pieces[n_pieces - 1].inline_ph < 0 && pieces[n_pieces - 1].text + pieces[n_pieces - 1].len == text) {
+                pieces[n_pieces - 1].len += len;
+                return 0;
+        }
+        pieces[n_pieces++] = (Piece) { text, len, line_ph, inline_ph };
+        return 0;
+}
+
+static int find_name(const char *const *names, size_t n_names, size_t stride, const char *s, size_t len) {
+        for (size_t i = 0; i < n_names; i++) {
+                const char *name = *(const char *const *) ((const char *) names + i * stride);
+                if (strlen(name) == len && memcmp(name, s, len) == 0)
+                        return (int) i;
+        }
+        return -1;
+}
+
+/* One ordinary line: text and @NAME@ placeholders. */
+static int cut_line(const char *t, const char *eol) {
+        for (const char *p = t; p < eol;) {
+                const char *at = memchr(p, '@', (size_t) (eol - p));
+                const char *end = at ? memchr(at + 1, '@', (size_t) (eol - at - 1)) : NULL;
+                /* '@' also appears in unit names (modprobe@loop): a
+                 * placeholder is upper case and '_' only. */
+                size_t n = end ? (size_t) (end - at - 1) : 0;
+                int ph;
+
+                if (!at)
+                        return piece_add(p, (size_t) (eol - p), -1, -1);
+                if (!end || n == 0 || strspn(at + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != n) {
+                        if (piece_add(p, (size_t) (at - p) + 1, -1, -1) < 0)
+                                return -E2BIG;
+                        p = at + 1;
+                        continue;
+                }
+                ph = find_name(inline_names, _PH_MAX, sizeof inline_names[0], at + 1, n);
+                if (ph < 0 || piece_add(p, (size_t) (at - p), -1, -1) < 0 || piece_add(NULL, 0, -1, ph) < 0)
+                        return -EINVAL;
+                p = end + 1;
+        }
+        return 0;
+}
+
+static int cut_template(void) {
+        for (const char *t = agent_service_template; *t;) {
                 const char *eol = strchrnul(t, '\n');
                 size_t len = (size_t) (eol - t);
+                int r;
 
                 /* A line that is exactly @NAME@ is a line placeholder. */
                 if (len > 2 && t[0] == '@' && t[len - 1] == '@' && !memchr(t + 1, '@', len - 2)) {
-                        bool found = false;
-                        for (size_t i = 0; i < ELEMENTSOF(line_placeholders); i++)
-                                if (strlen(line_placeholders[i].name) == len - 2 &&
-                                    memcmp(line_placeholders[i].name, t + 1, len - 2) == 0) {
-                                        int r = line_placeholders[i].emit(a, b);
-                                        if (r < 0)
-                                                return r;
-                                        found = true;
-                                        break;
-                                }
-                        if (!found)
-                                return -EINVAL;
+                        int ph = find_name(&line_placeholders[0].name, ELEMENTSOF(line_placeholders),
+                                           sizeof line_placeholders[0], t + 1, len - 2);
+                        r = ph < 0 ? -EINVAL : piece_add(NULL, 0, ph, -1);
                 } else {
-                        const char *p = t;
-                        while (p < eol) {
-                                const char *at = memchr(p, '@', (size_t) (eol - p));
-                                const char *end;
-                                if (!at) {
-                                        buffer_put(b, p, (size_t) (eol - p));
-                                        break;
-                                }
-                                end = memchr(at + 1, '@', (size_t) (eol - at - 1));
-                                /* '@' also appears in unit names (modprobe@loop):
-                                 * a placeholder is upper case and '_' only. */
-                                size_t n = end ? (size_t) (end - at - 1) : 0;
-                                bool is_ph = end && n > 0 && strspn(at + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == n;
-                                if (!is_ph) {
-                                        buffer_put(b, p, (size_t) (at - p) + 1);
-                                        p = at + 1;
-                                        continue;
-                                }
-                                buffer_put(b, p, (size_t) (at - p));
-                                if (emit_inline(a, at + 1, n, b) < 0)
-                                        return -EINVAL;
-                                p = end + 1;
-                        }
-                        buffer_puts(b, "\n");
+                        r = cut_line(t, eol);
+                        if (r >= 0)
+                                r = piece_add(eol, *eol ? 1 : 0, -1, -1);
+                        if (r >= 0 && !*eol)
+                                r = piece_add("\n", 1, -1, -1);
                 }
+                if (r < 0)
+                        return r;
                 t = *eol ? eol + 1 : eol;
+        }
+        return 0;
+}
+
+int render_unit(const Agent *a, Buffer *b) {
+        static int cut; /* 0: not yet, 1: done, <0: the template is broken */
+
+        if (cut == 0)
+                cut = cut_template() < 0 ? -EINVAL : 1;
+        if (cut < 0)
+                return cut;
+        for (size_t i = 0; i < n_pieces; i++) {
+                const Piece *p = &pieces[i];
+                int r = 0;
+
+                if (p->line_ph >= 0)
+                        r = line_placeholders[p->line_ph].emit(a, b);
+                else if (p->inline_ph >= 0)
+                        r = emit_inline(a, (InlinePlaceholder) p->inline_ph, b);
+                else
+                        buffer_put(b, p->text, p->len);
+                if (r < 0)
+                        return r;
         }
         return buffer_status(b);
 }

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "buffer.h"
+#include "agent-limits.h"
+#include "macro.h"
 #include "parse-value.h"
 #include "render.h"
 #include "schema.h"
@@ -180,7 +182,8 @@ static void test_split(void) {
 static void check_exec_word(const char *in, const char *want) {
         Buffer b = {};
         render_exec_word(&b, in);
-        CHECK_MSG(buffer_status(&b) == 0 && strcmp(b.data, want) == 0, "exec word <%s> -> <%s> (want <%s>)", in,
+        /* The input may hold a line break: the message names the output only. */
+        CHECK_MSG(buffer_status(&b) == 0 && strcmp(b.data, want) == 0, "exec word -> <%s> (want <%s>)",
                   b.data ? b.data : "", want);
         buffer_done(&b);
 }
@@ -202,9 +205,148 @@ static void test_escaping(void) {
         check_exec_word("esc\x1b", "\"esc\\x1b\"");
         check_exec_word("%n", "\"%%n\"");
 
-        render_unit_value(&b, "50% %i %%");
+        CHECK(render_unit_value(&b, "50% %i %%") == 0);
         CHECK_STREQ(b.data, "50%% %%i %%%%");
+        buffer_reset(&b);
+
+        /* Nothing that could end the line or continue it reaches a setting. */
+        CHECK(render_unit_value(&b, "a\n[Service]\nExecStartPre=+sh") == -EINVAL);
+        CHECK(render_unit_value(&b, "tab\there") == -EINVAL);
+        CHECK(render_unit_value(&b, "cont\\") == -EINVAL);
+        CHECK(render_unit_value(&b, "caf\xe9") == -EINVAL);
+        CHECK(b.len == 0);
+
+        /* A comment shows every such byte as \xNN and stays on its line. */
+        render_comment_text(&b, "x\n[Service]\nExecStartPre=+sh -c id\n#.conf");
+        CHECK_STREQ(b.data, "x\\x0a[Service]\\x0aExecStartPre=+sh -c id\\x0a#.conf");
+        buffer_reset(&b);
+        render_comment_text(&b, "caf\xe9 \\ caf\xc3\xa9");
+        CHECK_STREQ(b.data, "caf\\xe9 \\x5c caf\xc3\xa9");
         buffer_done(&b);
+}
+
+static void test_secret_sources(void) {
+        static const struct {
+                const char *agent, *source;
+                int r;
+                const char *rule; /* a substring of the rule that fired */
+        } t[] = {
+                { "web", "/etc/agents/secrets/token", 0, NULL },
+                { "web", "/etc/agents/secrets/web/token", 0, NULL },
+                { "web", "cred:web", 0, NULL },
+                { "web", "cred:web.token", 0, NULL },
+                { "web", "cred:web.a.b", 0, NULL },
+                { "web", "/etc/shadow", -EPERM, "only from below the secrets directory" },
+                { "web", "/etc/agents/secrets", -EPERM, "only from below the secrets directory" },
+                { "web", "/etc/agents/secretsx/t", -EPERM, "only from below the secrets directory" },
+                { "web", "/tmp/x", -EPERM, "only from below the secrets directory" },
+                { "web", "/etc/agents/secrets/../shadow", -EINVAL, "normalised absolute path" },
+                { "web", "/etc/agents/secrets//t", -EINVAL, "normalised absolute path" },
+                { "web", "/etc/agents/secrets/t\n", -EINVAL, "normalised absolute path" },
+                { "web", "token", -EINVAL, "below the secrets directory or cred:ID" },
+                { "web", "", -EINVAL, "below the secrets directory or cred:ID" },
+                { "web", "cred:", -EINVAL, "credential ID" },
+                { "web", "cred:../x", -EINVAL, "credential ID" },
+                { "web", "cred:web/x", -EINVAL, "credential ID" },
+                { "web", "cred:db", -EACCES, "only its own credentials" },
+                { "web", "cred:webx", -EACCES, "only its own credentials" },
+                { "web", "cred:web.", -EACCES, "only its own credentials" },
+                { "web", "cred:we", -EACCES, "only its own credentials" },
+                { "web", "cred:api.web", -EACCES, "only its own credentials" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                const char *rule = NULL;
+                int r = secret_source_check(t[i].agent, t[i].source, &rule);
+
+                /* Row numbers, not the sources: some hold a line break. */
+                CHECK_MSG(r == t[i].r, "secret source row %zu: %d, want %d", i, r, t[i].r);
+                if (t[i].rule)
+                        CHECK_MSG(rule && strstr(rule, t[i].rule), "secret source row %zu: the rule names \"%s\"", i,
+                                  t[i].rule);
+                else
+                        CHECK_MSG(!rule, "secret source row %zu: no rule", i);
+        }
+
+        CHECK(credential_id_is_valid("db.password"));
+        CHECK(credential_id_is_valid("A-1_b"));
+        CHECK(!credential_id_is_valid(""));
+        CHECK(!credential_id_is_valid(".x"));
+        CHECK(!credential_id_is_valid("-x"));
+        CHECK(!credential_id_is_valid("a/b"));
+        char id[CREDENTIAL_ID_MAX + 2];
+        memset(id, 'a', sizeof id - 1);
+        id[CREDENTIAL_ID_MAX] = '\0';
+        CHECK(credential_id_is_valid(id));
+        id[CREDENTIAL_ID_MAX] = 'a';
+        id[CREDENTIAL_ID_MAX + 1] = '\0';
+        CHECK(!credential_id_is_valid(id));
+        CHECK(image_name_is_valid("debian-12.img"));
+        CHECK(!image_name_is_valid(".."));
+        CHECK(!image_name_is_valid("-o"));
+        CHECK(!image_name_is_valid("a/b"));
+        CHECK(!image_name_is_valid("a b"));
+        CHECK(credential_is_own("web", "web"));
+        CHECK(credential_is_own("web", "web.x"));
+        CHECK(!credential_is_own("web", "webx"));
+        CHECK(!credential_is_own("web", "web."));
+        CHECK(utf8_printable_char_len("\xc3\xa9", false) == 2);
+        CHECK(utf8_printable_char_len("\xe9", false) == 0);
+        CHECK(utf8_printable_char_len("\t", false) == 0);
+        CHECK(utf8_printable_char_len("\t", true) == 1);
+        CHECK(utf8_printable_char_len("", true) == 0);
+}
+
+/* A whole unit: every operator string either escaped or the unit refused. */
+static void test_strjoin(void) {
+        char buf[8];
+
+        CHECK(STRJOIN_BUF(buf, sizeof buf, "ab", "/", "cd") == 5);
+        CHECK_STREQ(buf, "ab/cd");
+        CHECK(STRJOIN_BUF(buf, sizeof buf, "abcd", "efg") == 7); /* 7 bytes and the NUL fit */
+        CHECK(STRJOIN_BUF(buf, sizeof buf, "abcd", "efgh") == -ENAMETOOLONG);
+        CHECK(STRJOIN_BUF(buf, sizeof buf, "abcdefghij") == -ENAMETOOLONG);
+        CHECK(STRJOIN_BUF(buf, sizeof buf, "") == 0);
+
+        /* The word vector is sized by the input: the densest input fills it. */
+        char **v = NULL;
+        size_t n = 0;
+        CHECK(split_words("a b c d e", 256, &v, &n) == 0 && n == 5);
+        strv_free(v);
+        CHECK(split_words("\"\" \"\" ''", 256, &v, &n) == 0 && n == 3);
+        strv_free(v);
+        CHECK(split_words("a b c", 2, &v, &n) == -E2BIG);
+}
+
+static void test_render_unit(void) {
+        char *dropins[] = { (char *) "/etc/agents/web.agent.d/x\n[Service]\nExecStartPre=+sh\n#.conf", NULL };
+        char *exec[] = { (char *) "/usr/bin/demo", NULL };
+        Agent a = {
+                .name = (char *) "web",
+                .source_path = (char *) "/etc/agents/web.agent",
+                .dropin_paths = dropins,
+                .image = (char *) "demo",
+                .exec = exec,
+                .description = (char *) "Agent web",
+        };
+        Buffer b = {};
+
+        CHECK(schema_apply_defaults(&a) == 0);
+        CHECK(render_unit(&a, &b) == 0);
+        CHECK(b.data && strstr(b.data, "#   drop-in:    /etc/agents/web.agent.d/x\\x0a[Service]\\x0aExecStartPre=+sh\\x0a#.conf\n"));
+        CHECK(b.data && !strstr(b.data, "\nExecStartPre="));
+
+        buffer_reset(&b);
+        a.source_path = (char *) "/etc/agents/web\n[Service]\nExecStartPre=+sh";
+        CHECK(render_unit(&a, &b) == -EINVAL);
+        a.source_path = (char *) "/etc/agents/web.agent";
+        a.description = (char *) "two\nlines";
+        CHECK(render_unit(&a, &b) == -EINVAL);
+        a.description = (char *) "Agent web";
+        a.name = (char *) "Web";
+        CHECK(render_unit(&a, &b) == -EINVAL);
+        buffer_done(&b);
+        free(a.working_directory);
 }
 
 static void test_schema(void) {
@@ -243,6 +385,9 @@ int main(void) {
         test_names_paths();
         test_split();
         test_escaping();
+        test_secret_sources();
+        test_strjoin();
+        test_render_unit();
         test_schema();
         return tap_finish();
 }

@@ -33,9 +33,8 @@
  * path; anything else is ignored with a warning. Never NULL. */
 const char *runtime_root(void);
 
-/* Agent and secret names follow the definition rules (parse-value.h, the
- * same checks the generator applies); a credential ID names a file. */
-bool credential_id_is_valid(const char *id);
+/* Agent and secret names and credential IDs follow the definition rules
+ * (parse-value.h, the same checks the generator applies). */
 
 /* Writes data to DIR/NAME through a temporary file and rename(), so readers
  * see the old file or the new one, never a partial one. Returns -errno. */

@@ -29,33 +29,6 @@ const char *runtime_root(void) {
         return e;
 }
 
-static bool char_is_name(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '-' || c == '_' || c == '.';
-}
-
-/* [A-Za-z0-9_.-]{1,max}, not starting with '.' or '-' (no hidden files, no
- * "..", nothing that reads like an option). */
-static bool simple_name_is_valid(const char *s, size_t max) {
-        size_t n;
-
-        if (!s || !*s || s[0] == '.' || s[0] == '-')
-                return false;
-        n = strlen(s);
-        if (n > max)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!char_is_name(s[i]))
-                        return false;
-        return true;
-}
-
-bool credential_id_is_valid(const char *id) {
-        /* systemd takes more, but an ID names a file in $CREDENTIALS_DIRECTORY
-         * and in /etc/credstore: no '/', no leading dot. */
-        return simple_name_is_valid(id, 255);
-}
-
 static int write_all(int fd, const void *data, size_t size) {
         const char *p = data;
 
