@@ -1,25 +1,30 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* agent-init --uid=UID [--keep-caps=CAP,…] [--seccomp-filter=PATH] [--chdir=DIR]
- *            [--require-userns] [--notify] [--watchdog-usec=USEC]
+ *            [--require-userns] [--apparmor=required|optional] [--exec-dir=DIR…]
+ *            [--notify] [--watchdog-usec=USEC]
  *            [--health-interval-usec=USEC --health-retries=N --health-check=WORD…]
  *            -- EXEC [ARGS…]
  *
  * The container's PID 1 (docs/DESIGN.md, "The runtime contract").
  * systemd-nspawn starts it as root of the container's user namespace with only
- * CAP_SETUID, CAP_SETGID, CAP_SETPCAP (and CAP_NET_BIND_SERVICE if the agent
- * asked for it) left. It then, in this order:
+ * CAP_SETUID, CAP_SETGID, CAP_SETPCAP and CAP_KILL (and CAP_NET_BIND_SERVICE
+ * if the agent asked for it) left (src/basic/capability-table.h). It then:
  *
  *   1. reads the agent's seccomp filter (a raw BPF program written by
- *      `agent-runtime configure`); without one it refuses to go on: the
- *      agent never runs unfiltered;
- *   2. drops supplementary groups, changes gid, empties the bounding set
- *      except for the kept capabilities, changes uid (keeping capabilities
- *      across that only if some are kept), and leaves the kept ones as the
- *      only permitted, effective, inheritable and ambient capabilities;
- *   3. sets no-new-privileges and loads the filter;
- *   4. forks: the child asks AppArmor to switch to the agentcage-agent
- *      profile on exec (when AppArmor is enabled), resets its signal state
- *      and execs the agent;
+ *      `agent-runtime configure`) with src/seccomp/load.c; without one it
+ *      refuses to go on: the agent never runs unfiltered;
+ *   2. refuses to start without AppArmor unless --apparmor=optional says the
+ *      site accepts that (and then warns on every start), and without
+ *      Landlock, which confines execution to the image's own read-only tree
+ *      (not /tmp, /workspace, /dev/shm, memfds), AppArmor or not;
+ *   3. keeps its own uid (the container's root) but, of all capabilities,
+ *      only CAP_SETUID, CAP_SETGID and CAP_KILL; the bounding set becomes
+ *      the agent's kept capabilities. The agent runs under another uid, so
+ *      it cannot signal, renice, limit or trace PID 1;
+ *   4. forks: the child becomes the agent's uid and gid with only the kept
+ *      capabilities, changes to --chdir=, sets no-new-privileges, applies
+ *      the Landlock ruleset, asks AppArmor for the agentcage-agent profile on
+ *      exec, loads the filter, resets its signal state and execs the agent;
  *   5. the parent stays PID 1: it forwards SIGTERM, SIGINT, SIGHUP, SIGUSR1
  *      and SIGUSR2 to the agent, reaps every process that ends up as its
  *      child (orphans included), and exits with the agent's status (128+N if
@@ -29,18 +34,18 @@
  * Monitoring (all optional): with --notify the agent gets NOTIFY_SOCKET
  * pointing at an abstract socket of init's (the container has its own
  * network namespace, so no one else can reach it); init relays READY=1 and
- * STATUS= to systemd-nspawn, which only listens to the container's PID 1, and
- * keeps WATCHDOG=1 to itself: without one within --watchdog-usec the agent is
- * killed and init exits with EXIT_HEARTBEAT. --health-check runs the command
- * every --health-interval-usec as a child of init, so with the agent's own
- * uid, filter and AppArmor profile; after --health-retries failures in a row
- * (non-zero exit, or still running at the next interval) the agent is killed
- * and init exits with EXIT_UNHEALTHY. Either way systemd sees a failure and
- * its restart policy decides what happens next.
- *
- * Everything after step 3 runs under the agent's own filter, so init needs
- * only: rt_sigprocmask, rt_sigtimedwait, rt_sigaction, wait4, kill, clone,
- * execve, openat, write, close, exit_group.
+ * STATUS= to systemd-nspawn, which only listens to the container's PID 1 —
+ * the status text marked "agent: ", cut to STATUS_TEXT_MAX bytes, printable
+ * ASCII only — and keeps WATCHDOG=1 to itself: without one within
+ * --watchdog-usec the agent is killed and init exits with EXIT_HEARTBEAT.
+ * --health-check runs the command every --health-interval-usec as a child
+ * of init started exactly like the agent (uid, Landlock, AppArmor, filter);
+ * after --health-retries failures in a row (non-zero exit, still running at
+ * the next interval, or not even started, e.g. because the agent used up the
+ * tasks limit) the agent is killed and init exits with EXIT_UNHEALTHY. A
+ * check that could not start is retried at the next interval, not sooner,
+ * and warnings are rate-limited. Either way systemd sees a failure and its
+ * restart policy decides what happens next.
  *
  * The binary is static (glibc) and has no dependencies: it is bind-mounted
  * into distroless images. */
@@ -73,60 +78,19 @@
 #include <unistd.h>
 
 #include "agent-limits.h"
+#include "capability-table.h"
+#include "init-sandbox.h"
+#include "load.h"
 #include "log.h"
 #include "macro.h"
 
 #define SECCOMP_FILTER_DEFAULT "/run/agentcage/seccomp.bpf"
 #define APPARMOR_AGENT_PROFILE "agentcage-agent"
-/* The kernel refuses longer programs anyway (BPF_MAXINSNS). */
-#define FILTER_INSNS_MAX 4096U
-
-static const struct {
-        const char *name;
-        int value;
-} cap_names[] = {
-        { "CAP_CHOWN",              CAP_CHOWN },
-        { "CAP_DAC_OVERRIDE",       CAP_DAC_OVERRIDE },
-        { "CAP_DAC_READ_SEARCH",    CAP_DAC_READ_SEARCH },
-        { "CAP_FOWNER",             CAP_FOWNER },
-        { "CAP_FSETID",             CAP_FSETID },
-        { "CAP_KILL",               CAP_KILL },
-        { "CAP_SETGID",             CAP_SETGID },
-        { "CAP_SETUID",             CAP_SETUID },
-        { "CAP_SETPCAP",            CAP_SETPCAP },
-        { "CAP_LINUX_IMMUTABLE",    CAP_LINUX_IMMUTABLE },
-        { "CAP_NET_BIND_SERVICE",   CAP_NET_BIND_SERVICE },
-        { "CAP_NET_BROADCAST",      CAP_NET_BROADCAST },
-        { "CAP_NET_ADMIN",          CAP_NET_ADMIN },
-        { "CAP_NET_RAW",            CAP_NET_RAW },
-        { "CAP_IPC_LOCK",           CAP_IPC_LOCK },
-        { "CAP_IPC_OWNER",          CAP_IPC_OWNER },
-        { "CAP_SYS_MODULE",         CAP_SYS_MODULE },
-        { "CAP_SYS_RAWIO",          CAP_SYS_RAWIO },
-        { "CAP_SYS_CHROOT",         CAP_SYS_CHROOT },
-        { "CAP_SYS_PTRACE",         CAP_SYS_PTRACE },
-        { "CAP_SYS_PACCT",          CAP_SYS_PACCT },
-        { "CAP_SYS_ADMIN",          CAP_SYS_ADMIN },
-        { "CAP_SYS_BOOT",           CAP_SYS_BOOT },
-        { "CAP_SYS_NICE",           CAP_SYS_NICE },
-        { "CAP_SYS_RESOURCE",       CAP_SYS_RESOURCE },
-        { "CAP_SYS_TIME",           CAP_SYS_TIME },
-        { "CAP_SYS_TTY_CONFIG",     CAP_SYS_TTY_CONFIG },
-        { "CAP_MKNOD",              CAP_MKNOD },
-        { "CAP_LEASE",              CAP_LEASE },
-        { "CAP_AUDIT_WRITE",        CAP_AUDIT_WRITE },
-        { "CAP_AUDIT_CONTROL",      CAP_AUDIT_CONTROL },
-        { "CAP_SETFCAP",            CAP_SETFCAP },
-        { "CAP_MAC_OVERRIDE",       CAP_MAC_OVERRIDE },
-        { "CAP_MAC_ADMIN",          CAP_MAC_ADMIN },
-        { "CAP_SYSLOG",             CAP_SYSLOG },
-        { "CAP_WAKE_ALARM",         CAP_WAKE_ALARM },
-        { "CAP_BLOCK_SUSPEND",      CAP_BLOCK_SUSPEND },
-        { "CAP_AUDIT_READ",         CAP_AUDIT_READ },
-        { "CAP_PERFMON",            38 },
-        { "CAP_BPF",                39 },
-        { "CAP_CHECKPOINT_RESTORE", 40 },
-};
+/* What of an agent's STATUS= text reaches systemd, after the marker. */
+#define STATUS_TEXT_MAX 200
+#define STATUS_MARKER "STATUS=agent: "
+/* At most this many extra --exec-dir= directories. */
+#define EXEC_DIRS_MAX 16
 
 static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2 };
 
@@ -142,6 +106,9 @@ static uint64_t arg_keep_caps = 0;
 static const char *arg_filter = SECCOMP_FILTER_DEFAULT;
 static const char *arg_chdir = NULL;
 static bool arg_require_userns = false;
+static bool arg_apparmor_optional = false;
+static char *arg_exec_dirs[EXEC_DIRS_MAX];
+static size_t arg_n_exec_dirs = 0;
 static bool arg_notify = false;
 static uint64_t arg_watchdog_usec = 0;
 static uint64_t arg_health_interval_usec = 0;
@@ -198,15 +165,10 @@ static int parse_caps(const char *s, uint64_t *ret) {
                 return -ENOMEM;
 
         for (char *save = NULL, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-                bool found = false;
-                for (size_t i = 0; i < ELEMENTSOF(cap_names); i++)
-                        if (streq(w, cap_names[i].name)) {
-                                mask |= UINT64_C(1) << cap_names[i].value;
-                                found = true;
-                                break;
-                        }
-                if (!found)
+                int cap = capability_from_name(w, false);
+                if (cap < 0)
                         return log_error_errno(-EINVAL, "Unknown capability '%s' in --keep-caps=.", w);
+                mask |= CAPABILITY_MASK((unsigned) cap);
         }
         /* A trailing or doubled comma is a typo, not an empty entry. */
         if (s[strlen(s) - 1] == ',' || strstr(s, ",,") || s[0] == ',')
@@ -215,11 +177,62 @@ static int parse_caps(const char *s, uint64_t *ret) {
         return 0;
 }
 
+enum {
+        ARG_UID = 0x100, ARG_KEEP_CAPS, ARG_FILTER, ARG_CHDIR, ARG_REQUIRE_USERNS, ARG_NOTIFY,
+        ARG_WATCHDOG, ARG_HEALTH_INTERVAL, ARG_HEALTH_RETRIES, ARG_HEALTH_CHECK, ARG_APPARMOR,
+        ARG_EXEC_DIR,
+};
+
+/* --watchdog-usec=, --health-*=. */
+static int parse_monitor_arg(int c, char *arg) {
+        uint64_t v;
+
+        switch (c) {
+        case ARG_WATCHDOG:
+                if (arg_watchdog_usec || parse_u64(arg, 1000000, UINT64_C(86400000000), &v) < 0)
+                        return log_error_errno(-EINVAL, "Invalid or repeated --watchdog-usec=%s.", arg);
+                arg_watchdog_usec = v;
+                break;
+        case ARG_HEALTH_INTERVAL:
+                if (arg_health_interval_usec || parse_u64(arg, 1000000, UINT64_C(86400000000), &v) < 0)
+                        return log_error_errno(-EINVAL, "Invalid or repeated --health-interval-usec=%s.", arg);
+                arg_health_interval_usec = v;
+                break;
+        case ARG_HEALTH_RETRIES:
+                if (arg_health_retries || parse_u64(arg, 1, 100, &v) < 0)
+                        return log_error_errno(-EINVAL, "Invalid or repeated --health-retries=%s.", arg);
+                arg_health_retries = v;
+                break;
+        case ARG_HEALTH_CHECK:
+                if (arg_n_health >= HEALTH_CHECK_ARGS_MAX)
+                        return log_error_errno(-E2BIG, "More than %d --health-check= words.", HEALTH_CHECK_ARGS_MAX);
+                arg_health[arg_n_health++] = arg;
+                break;
+        }
+        return 0;
+}
+
+/* What the options say together, and the agent's command line after "--". */
+static int check_args(int argc, char *argv[], int first) {
+        if (arg_uid == (uid_t) -1)
+                return log_error_errno(-EINVAL, "--uid= is required.");
+        if (arg_watchdog_usec && !arg_notify)
+                return log_error_errno(-EINVAL, "--watchdog-usec= needs --notify.");
+        if ((arg_n_health > 0) != (arg_health_interval_usec > 0 && arg_health_retries > 0) ||
+            (arg_n_health > 0 && arg_health[0][0] != '/'))
+                return log_error_errno(-EINVAL, "--health-check= (an absolute path, then arguments) goes with "
+                                                "--health-interval-usec= and --health-retries=.");
+        if (first <= 1 || !streq(argv[first - 1], "--"))
+                return log_error_errno(-EINVAL, "Expected '--' before the agent's command line.");
+        if (first >= argc)
+                return log_error_errno(-EINVAL, "No agent command line after '--'.");
+        if (argv[first][0] != '/')
+                return log_error_errno(-EINVAL, "The agent's executable must be an absolute path: %s", argv[first]);
+        arg_exec = argv + first;
+        return 1;
+}
+
 static int parse_argv(int argc, char *argv[]) {
-        enum {
-                ARG_UID = 0x100, ARG_KEEP_CAPS, ARG_FILTER, ARG_CHDIR, ARG_REQUIRE_USERNS, ARG_NOTIFY,
-                ARG_WATCHDOG, ARG_HEALTH_INTERVAL, ARG_HEALTH_RETRIES, ARG_HEALTH_CHECK,
-        };
         static const struct option options[] = {
                 { "help",                 no_argument,       NULL, 'h'                 },
                 { "uid",                  required_argument, NULL, ARG_UID             },
@@ -232,10 +245,11 @@ static int parse_argv(int argc, char *argv[]) {
                 { "health-interval-usec", required_argument, NULL, ARG_HEALTH_INTERVAL },
                 { "health-retries",       required_argument, NULL, ARG_HEALTH_RETRIES  },
                 { "health-check",         required_argument, NULL, ARG_HEALTH_CHECK    },
+                { "apparmor",             required_argument, NULL, ARG_APPARMOR        },
+                { "exec-dir",             required_argument, NULL, ARG_EXEC_DIR        },
                 {}
         };
-        bool have_caps = false, have_filter = false;
-        uint64_t v;
+        bool have_caps = false, have_filter = false, have_apparmor = false;
         int c, r;
 
         opterr = 0;
@@ -244,7 +258,8 @@ static int parse_argv(int argc, char *argv[]) {
         while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        printf("agent-init --uid=UID [--keep-caps=CAP,…] [--seccomp-filter=PATH] -- EXEC [ARGS…]\n");
+                        printf("agent-init --uid=UID [--keep-caps=CAP,…] [--seccomp-filter=PATH] [--apparmor=required|optional]\n"
+                               "           [--exec-dir=DIR…] [--notify] [--health-…] -- EXEC [ARGS…]\n");
                         return 0;
                 case ARG_UID:
                         if (arg_uid != (uid_t) -1)
@@ -281,24 +296,25 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_notify = true;
                         break;
                 case ARG_WATCHDOG:
-                        if (arg_watchdog_usec || parse_u64(optarg, 1000000, UINT64_C(86400000000), &v) < 0)
-                                return log_error_errno(-EINVAL, "Invalid or repeated --watchdog-usec=%s.", optarg);
-                        arg_watchdog_usec = v;
-                        break;
                 case ARG_HEALTH_INTERVAL:
-                        if (arg_health_interval_usec || parse_u64(optarg, 1000000, UINT64_C(86400000000), &v) < 0)
-                                return log_error_errno(-EINVAL, "Invalid or repeated --health-interval-usec=%s.", optarg);
-                        arg_health_interval_usec = v;
-                        break;
                 case ARG_HEALTH_RETRIES:
-                        if (arg_health_retries || parse_u64(optarg, 1, 100, &v) < 0)
-                                return log_error_errno(-EINVAL, "Invalid or repeated --health-retries=%s.", optarg);
-                        arg_health_retries = v;
-                        break;
                 case ARG_HEALTH_CHECK:
-                        if (arg_n_health >= HEALTH_CHECK_ARGS_MAX)
-                                return log_error_errno(-E2BIG, "More than %d --health-check= words.", HEALTH_CHECK_ARGS_MAX);
-                        arg_health[arg_n_health++] = optarg;
+                        r = parse_monitor_arg(c, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case ARG_APPARMOR:
+                        if (have_apparmor || (!streq(optarg, "required") && !streq(optarg, "optional")))
+                                return log_error_errno(-EINVAL, "Invalid or repeated --apparmor=%s: expected required or optional.",
+                                                       optarg);
+                        arg_apparmor_optional = streq(optarg, "optional");
+                        have_apparmor = true;
+                        break;
+                case ARG_EXEC_DIR:
+                        if (arg_n_exec_dirs >= EXEC_DIRS_MAX || optarg[0] != '/')
+                                return log_error_errno(-EINVAL, "--exec-dir= takes an absolute path, at most %d times.",
+                                                       EXEC_DIRS_MAX);
+                        arg_exec_dirs[arg_n_exec_dirs++] = optarg;
                         break;
                 case '?':
                         return log_error_errno(-EINVAL, "Unknown option or missing argument: %s", argv[optind - 1]);
@@ -306,31 +322,15 @@ static int parse_argv(int argc, char *argv[]) {
                         return log_error_errno(-EINVAL, "Unexpected option code %d.", c);
                 }
 
-        if (arg_uid == (uid_t) -1)
-                return log_error_errno(-EINVAL, "--uid= is required.");
-        if (arg_watchdog_usec && !arg_notify)
-                return log_error_errno(-EINVAL, "--watchdog-usec= needs --notify.");
-        if ((arg_n_health > 0) != (arg_health_interval_usec > 0 && arg_health_retries > 0) ||
-            (arg_n_health > 0 && arg_health[0][0] != '/'))
-                return log_error_errno(-EINVAL, "--health-check= (an absolute path, then arguments) goes with "
-                                                "--health-interval-usec= and --health-retries=.");
-        if (optind <= 1 || !streq(argv[optind - 1], "--"))
-                return log_error_errno(-EINVAL, "Expected '--' before the agent's command line.");
-        if (optind >= argc)
-                return log_error_errno(-EINVAL, "No agent command line after '--'.");
-        if (argv[optind][0] != '/')
-                return log_error_errno(-EINVAL, "The agent's executable must be an absolute path: %s", argv[optind]);
-        arg_exec = argv + optind;
-        return 1;
+        return check_args(argc, argv, optind);
 }
 
-/* Reads the filter into *ret (a malloc()ed array). A missing, empty, torn or
- * oversized file is an error: the caller must not start the agent then. */
-static int read_filter(const char *path, struct sock_fprog *ret) {
+/* Reads the filter. A missing, empty, torn or oversized file is an error:
+ * the caller must not start the agent then. */
+static int read_filter(const char *path, SeccompProgram *ret) {
         _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ struct sock_filter *insns = NULL;
-        size_t max = FILTER_INSNS_MAX * sizeof(struct sock_filter), n = 0;
         struct stat st;
+        int r;
 
         fd = open(path, O_RDONLY | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
@@ -339,168 +339,12 @@ static int read_filter(const char *path, struct sock_fprog *ret) {
                 return log_error_errno(negative_errno(), "Failed to stat %s: %m", path);
         if (!S_ISREG(st.st_mode))
                 return log_error_errno(-EBADFD, "Seccomp filter %s is not a regular file.", path);
-
-        /* One byte more than allowed, to notice a file that is too big. */
-        insns = malloc(max + 1);
-        if (!insns)
-                return log_oom();
-        while (n < max + 1) {
-                ssize_t k = read(fd, (char *) insns + n, max + 1 - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return log_error_errno(negative_errno(), "Failed to read %s: %m", path);
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        if (n == 0 || n > max || n % sizeof(struct sock_filter) != 0)
-                return log_error_errno(-EBADMSG, "Seccomp filter %s has an invalid size (%zu bytes).", path, n);
-
-        *ret = (struct sock_fprog) {
-                .len = (unsigned short) (n / sizeof(struct sock_filter)),
-                .filter = TAKE_PTR(insns),
-        };
-        return 0;
-}
-
-static int capset_all(uint64_t mask) {
-        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-        struct __user_cap_data_struct d[2] = {};
-
-        for (int i = 0; i < 2; i++) {
-                uint32_t m = (uint32_t) (mask >> (32 * i));
-                d[i] = (struct __user_cap_data_struct) { .effective = m, .permitted = m, .inheritable = m };
-        }
-        return syscall(SYS_capset, &h, d) < 0 ? negative_errno() : 0;
-}
-
-static int drop_privileges(uid_t uid, uint64_t keep) {
-        gid_t gid = (gid_t) uid;
-        int r;
-
-        if (setgroups(0, NULL) < 0)
-                return log_error_errno(negative_errno(), "Failed to drop supplementary groups: %m");
-        if (setresgid(gid, gid, gid) < 0)
-                return log_error_errno(negative_errno(), "Failed to change to gid %u: %m", (unsigned) gid);
-
-        /* Every capability the kernel knows, which may be more than this
-         * binary knows names for: ask until it says EINVAL. */
-        for (unsigned long cap = 0; cap < 64; cap++) {
-                r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
-                if (r < 0 && errno == EINVAL)
-                        break;
-                if (r < 0)
-                        return log_error_errno(negative_errno(), "Failed to read bounding capability %lu: %m", cap);
-                if (r == 0 || (keep & (UINT64_C(1) << cap)))
-                        continue;
-                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-                        return log_error_errno(negative_errno(), "Failed to drop capability %lu from the bounding set: %m", cap);
-        }
-
-        if (keep != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-                return log_error_errno(negative_errno(), "Failed to set PR_SET_KEEPCAPS: %m");
-        if (setresuid(uid, uid, uid) < 0)
-                return log_error_errno(negative_errno(), "Failed to change to uid %u: %m", (unsigned) uid);
-        if (keep != 0 && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-                return log_error_errno(negative_errno(), "Failed to clear PR_SET_KEEPCAPS: %m");
-
-        /* Permitted, effective and inheritable become exactly the kept set
-         * (the inheritable set survives setresuid() otherwise) … */
-        r = capset_all(keep);
+        r = seccomp_program_read_fd(fd, ret);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "Seccomp filter %s has an invalid size (empty, torn or too big).", path);
         if (r < 0)
-                return log_error_errno(r, "Failed to set capabilities: %m");
-        /* … and the kept ones become ambient, so they survive the exec of an
-         * ordinary, capability-less binary. */
-        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-                return log_error_errno(negative_errno(), "Failed to clear the ambient capabilities: %m");
-        for (unsigned long cap = 0; cap < 64; cap++)
-                if ((keep & (UINT64_C(1) << cap)) &&
-                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-                        return log_error_errno(negative_errno(), "Failed to raise ambient capability %lu: %m", cap);
+                return log_error_errno(r, "Failed to read %s: %m", path);
         return 0;
-}
-
-/* Whether AppArmor confines processes on this kernel. Asked through /proc,
- * which a container always has: /sys/module is not there inside
- * systemd-nspawn's user namespace, so it cannot tell "off" from "hidden".
- * With AppArmor active the current label reads "unconfined" or a profile;
- * without any LSM behind it the attribute cannot be read at all. */
-static int apparmor_enabled(void) {
-        static const char *const paths[] = { "/proc/self/attr/apparmor/current", "/proc/self/attr/current" };
-
-        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
-                _cleanup_close_ int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
-                char buf[256];
-                ssize_t n;
-
-                if (fd < 0) {
-                        if (errno == ENOENT)
-                                continue;
-                        if (errno == EINVAL || errno == EOPNOTSUPP)
-                                return 0;
-                        return negative_errno();
-                }
-                n = read(fd, buf, sizeof buf - 1);
-                if (n < 0)
-                        return errno == EINVAL || errno == EOPNOTSUPP ? 0 : negative_errno();
-                buf[n] = '\0';
-                /* The generic attribute may belong to another LSM (SELinux
-                 * labels contain ':'); AppArmor's own file is unambiguous. */
-                if (i == 0)
-                        return n > 0;
-                return n > 0 && !strchr(buf, ':');
-        }
-        return 0;
-}
-
-/* In the child, after the filter is in place: have AppArmor change to the
- * agent profile at the exec that follows. */
-static int apparmor_set_exec_profile(void) {
-        static const char cmd[] = "exec " APPARMOR_AGENT_PROFILE;
-        static const char *const paths[] = { "/proc/self/attr/apparmor/exec", "/proc/self/attr/exec" };
-        int r = -ENOENT;
-
-        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
-                _cleanup_close_ int fd = open(paths[i], O_WRONLY | O_CLOEXEC);
-                if (fd < 0) {
-                        r = negative_errno();
-                        if (r == -ENOENT)
-                                continue; /* older kernels only have the second */
-                        return r;
-                }
-                if (write(fd, cmd, sizeof cmd - 1) != (ssize_t) (sizeof cmd - 1))
-                        return negative_errno();
-                return 0;
-        }
-        return r;
-}
-
-_noreturn_ static void exec_child(char **argv, int apparmor, const sigset_t *saved_mask) {
-        int r;
-
-        if (apparmor > 0) {
-                r = apparmor_set_exec_profile();
-                if (r < 0) {
-                        log_error_errno(r, "Failed to select AppArmor profile %s for the agent: %m", APPARMOR_AGENT_PROFILE);
-                        _exit(126);
-                }
-        }
-
-        /* The agent starts with default signal dispositions and the mask
-         * nspawn gave us, not init's. */
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) signal(sig, SIG_DFL);
-        if (sigprocmask(SIG_SETMASK, saved_mask, NULL) < 0) {
-                log_error_errno(negative_errno(), "Failed to reset the signal mask: %m");
-                _exit(126);
-        }
-
-        execv(argv[0], argv);
-        log_error_errno(negative_errno(), "Failed to execute %s: %m", argv[0]);
-        _exit(errno == ENOENT ? 127 : 126);
 }
 
 /* True when we are in a user namespace that maps less than the whole id
@@ -565,6 +409,34 @@ static int exit_code_of(int status) {
         return 255;
 }
 
+/* What every child of PID 1 (the agent, each health check) is started with. */
+static struct {
+        SeccompProgram program;
+        int apparmor;           /* > 0: switch to the agent profile on exec */
+        int exec_ruleset_fd;
+        sigset_t saved_mask;
+} launch = { .exec_ruleset_fd = -EBADF };
+
+/* At most RATELIMIT_BURST messages per RATELIMIT_INTERVAL_USEC per kind: a
+ * payload that provokes warnings must not flood the journal. */
+#define RATELIMIT_INTERVAL_USEC (30 * UINT64_C(1000000))
+#define RATELIMIT_BURST 5
+
+typedef struct RateLimit {
+        uint64_t begin;
+        unsigned n;
+} RateLimit;
+
+static bool ratelimit_ok(RateLimit *rl) {
+        uint64_t now = now_usec();
+
+        if (rl->begin == 0 || now - rl->begin >= RATELIMIT_INTERVAL_USEC) {
+                rl->begin = now;
+                rl->n = 0;
+        }
+        return rl->n++ < RATELIMIT_BURST;
+}
+
 typedef struct Supervisor {
         pid_t agent;
         int signal_fd;
@@ -574,10 +446,59 @@ typedef struct Supervisor {
         pid_t health_pid;
         uint64_t health_next;
         uint64_t health_failures;
+        RateLimit health_log, notify_log;
         int verdict;            /* exit code once init decided to end the agent, else -1 */
 } Supervisor;
 
-_noreturn_ static void exec_child(char **argv, int apparmor, const sigset_t *saved_mask);
+/* In a fresh child of PID 1: put on the agent's walls and exec argv. */
+_noreturn_ static void exec_child(char **argv) {
+        int r;
+
+        if (agent_drop_privileges(arg_uid, arg_keep_caps) < 0)
+                _exit(126);
+        /* Only now: the working directory (the workspace) belongs to the
+         * agent's uid, and the container's root has no right to enter it. */
+        if (arg_chdir && chdir(arg_chdir) < 0) {
+                log_error_errno(negative_errno(), "Failed to change to the working directory %s: %m", arg_chdir);
+                _exit(126);
+        }
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                log_error_errno(negative_errno(), "Failed to set no-new-privileges: %m");
+                _exit(126);
+        }
+        r = exec_ruleset_apply(launch.exec_ruleset_fd);
+        if (r < 0) {
+                log_error_errno(r, "Failed to confine execution with Landlock: %m");
+                _exit(126);
+        }
+        (void) close(launch.exec_ruleset_fd);
+        if (launch.apparmor > 0) {
+                r = apparmor_set_exec_profile(APPARMOR_AGENT_PROFILE);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to select AppArmor profile %s for the agent: %m", APPARMOR_AGENT_PROFILE);
+                        _exit(126);
+                }
+        }
+        r = seccomp_program_load(&launch.program);
+        if (r < 0) {
+                log_error_errno(r, "Failed to load the seccomp filter: %m");
+                _exit(126);
+        }
+
+        /* The agent starts with default signal dispositions and the mask
+         * nspawn gave us, not init's. */
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) signal(sig, SIG_DFL);
+        if (sigprocmask(SIG_SETMASK, &launch.saved_mask, NULL) < 0) {
+                log_error_errno(negative_errno(), "Failed to reset the signal mask: %m");
+                _exit(126);
+        }
+
+        execv(argv[0], argv);
+        log_error_errno(negative_errno(), "Failed to execute %s: %m", argv[0]);
+        _exit(errno == ENOENT ? 127 : 126);
+}
 
 static void end_agent(Supervisor *s, int verdict) {
         if (s->verdict >= 0)
@@ -586,10 +507,27 @@ static void end_agent(Supervisor *s, int verdict) {
         (void) kill(s->agent, SIGKILL);
 }
 
+/* STATUS=TEXT from the agent, as systemd gets it: marked as the agent's, cut
+ * to STATUS_TEXT_MAX bytes, every byte outside printable ASCII made '?'. */
+static size_t agent_status_line(const char *text, char *buf, size_t size) {
+        size_t n = strlen(STATUS_MARKER), i;
+
+        memcpy(buf, STATUS_MARKER, n);
+        for (i = 0; text[i] && i < STATUS_TEXT_MAX && n + 1 < size; i++)
+                buf[n++] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
+        buf[n] = '\0';
+        return n;
+}
+
+static void relay(Supervisor *s, const char *line, size_t len, const char *what) {
+        if (send(s->upstream_fd, line, len, MSG_NOSIGNAL) < 0 && ratelimit_ok(&s->notify_log))
+                log_warning_errno(negative_errno(), "Failed to pass %s on to systemd-nspawn: %m", what);
+}
+
 /* One datagram from the agent: relay what systemd should see, keep the
  * heartbeat. Only the state lines we know are passed on. */
 static void handle_notify(Supervisor *s) {
-        char buf[4096];
+        char buf[4096], status[sizeof STATUS_MARKER + STATUS_TEXT_MAX + 1];
         ssize_t n = recv(s->notify_fd, buf, sizeof buf - 1, MSG_DONTWAIT);
 
         if (n <= 0)
@@ -599,33 +537,51 @@ static void handle_notify(Supervisor *s) {
                 if (streq(line, "WATCHDOG=1")) {
                         if (arg_watchdog_usec)
                                 s->watchdog_deadline = now_usec() + arg_watchdog_usec;
-                } else if ((streq(line, "READY=1") || strncmp(line, "STATUS=", 7) == 0) && s->upstream_fd >= 0) {
-                        if (send(s->upstream_fd, line, strlen(line), MSG_NOSIGNAL) < 0)
-                                log_warning_errno(negative_errno(), "Failed to pass %s on to systemd-nspawn: %m",
-                                                  streq(line, "READY=1") ? "READY=1" : "STATUS=");
-                }
+                } else if (s->upstream_fd < 0)
+                        continue;
+                else if (streq(line, "READY=1"))
+                        relay(s, line, strlen(line), "READY=1");
+                else if (strncmp(line, "STATUS=", 7) == 0)
+                        relay(s, status, agent_status_line(line + 7, status, sizeof status), "STATUS=");
         }
 }
 
-static void health_tick(Supervisor *s, int apparmor, const sigset_t *saved_mask) {
+static void health_failed(Supervisor *s, const char *why, int value) {
+        s->health_failures++;
+        if (ratelimit_ok(&s->health_log))
+                log_warning("Health check failed (%s %d), %" PRIu64 " of %" PRIu64 " in a row.", why, value,
+                            s->health_failures, arg_health_retries);
+        if (s->health_failures >= arg_health_retries) {
+                log_error("The agent failed %" PRIu64 " health checks in a row; ending it.", s->health_failures);
+                end_agent(s, EXIT_UNHEALTHY);
+        }
+}
+
+static void health_tick(Supervisor *s) {
         uint64_t now = now_usec();
 
+        /* The next one is due one interval from now, whatever happens to
+         * this one: a check that cannot even start is never retried sooner. */
+        s->health_next = now + arg_health_interval_usec;
         if (s->health_pid > 0) {
                 /* Still running at the next interval: that is a failure too. */
-                log_warning("Health check still running after %" PRIu64 "s, killing it.",
-                            arg_health_interval_usec / 1000000);
+                if (ratelimit_ok(&s->health_log))
+                        log_warning("Health check still running after %" PRIu64 "s, killing it.",
+                                    arg_health_interval_usec / 1000000);
                 (void) kill(s->health_pid, SIGKILL);
                 return; /* counted when reaped */
         }
         s->health_pid = fork();
         if (s->health_pid < 0) {
-                log_warning_errno(negative_errno(), "Failed to fork the health check: %m");
+                /* The agent may have used up the tasks limit to switch its
+                 * health checks off: a check that cannot start has failed. */
+                int r = negative_errno();
                 s->health_pid = 0;
+                health_failed(s, "could not start, errno", -r);
                 return;
         }
         if (s->health_pid == 0)
-                exec_child(arg_health, apparmor, saved_mask);
-        s->health_next = now + arg_health_interval_usec;
+                exec_child(arg_health);
 }
 
 static void health_result(Supervisor *s, int status) {
@@ -634,19 +590,11 @@ static void health_result(Supervisor *s, int status) {
                 s->health_failures = 0;
                 return;
         }
-        s->health_failures++;
-        log_warning("Health check failed (%s %d), %" PRIu64 " of %" PRIu64 " in a row.",
-                    WIFEXITED(status) ? "exit status" : "signal",
-                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), s->health_failures,
-                    arg_health_retries);
-        if (s->health_failures >= arg_health_retries) {
-                log_error("The agent failed %" PRIu64 " health checks in a row; ending it.", s->health_failures);
-                end_agent(s, EXIT_UNHEALTHY);
-        }
+        health_failed(s, WIFEXITED(status) ? "exit status" : "signal",
+                      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 
-/* PID 1's loop. Returns the exit code for init. */
-static int supervise(Supervisor *s, int apparmor, const sigset_t *saved_mask) {
+static int supervise(Supervisor *s) {
         for (;;) {
                 struct pollfd p[2] = {
                         { .fd = s->signal_fd, .events = POLLIN },
@@ -665,7 +613,7 @@ static int supervise(Supervisor *s, int apparmor, const sigset_t *saved_mask) {
                 }
                 if (s->verdict < 0 && arg_n_health > 0) {
                         if (now >= s->health_next)
-                                health_tick(s, apparmor, saved_mask);
+                                health_tick(s);
                         next = MIN(next, s->health_next);
                 }
                 timeout_ms = next == UINT64_MAX ? -1 : (int) MIN((next - MIN(next, now_usec())) / 1000 + 1, 60000U);
@@ -710,24 +658,15 @@ static int supervise(Supervisor *s, int apparmor, const sigset_t *saved_mask) {
         }
 }
 
-int main(int argc, char *argv[]) {
-        struct sock_fprog prog = {};
-        sigset_t mask, saved_mask;
-        pid_t agent;
-        int r, apparmor;
 
-        log_set_prefix("agent-init");
+/* Everything before the first fork; returns 0 or 1 (the exit code). */
+static int prepare(Supervisor *sup) {
+        int r;
 
-        r = parse_argv(argc, argv);
-        if (r <= 0)
-                return r < 0 ? 2 : 0;
-
-        r = read_filter(arg_filter, &prog);
-        if (r < 0) {
+        if (read_filter(arg_filter, &launch.program) < 0) {
                 log_error("Refusing to start the agent without its seccomp filter.");
                 return 1;
         }
-
         if (arg_require_userns) {
                 r = in_user_namespace();
                 if (r <= 0) {
@@ -737,21 +676,41 @@ int main(int argc, char *argv[]) {
                 }
         }
 
-        Supervisor sup = { .signal_fd = -EBADF, .notify_fd = -EBADF, .upstream_fd = -EBADF, .verdict = -1 };
+        launch.apparmor = apparmor_enabled();
+        if (launch.apparmor < 0) {
+                log_error_errno(launch.apparmor, "Failed to find out whether AppArmor is enabled: %m");
+                return 1;
+        }
+        if (launch.apparmor == 0 && !arg_apparmor_optional) {
+                log_error("AppArmor is not enabled on this kernel; refusing to start the agent without its profile "
+                          "%s (--apparmor=optional would accept that).", APPARMOR_AGENT_PROFILE);
+                return 1;
+        }
+        if (launch.apparmor == 0)
+                log_warning("WARNING: AppArmor is not enabled on this kernel: the agent runs WITHOUT its AppArmor "
+                            "profile %s, because the site chose --apparmor=optional.", APPARMOR_AGENT_PROFILE);
+
+        /* Made now, while / can still be read as root. */
+        launch.exec_ruleset_fd = exec_ruleset_new(arg_exec_dirs, arg_n_exec_dirs);
+        if (launch.exec_ruleset_fd < 0) {
+                log_error("Refusing to start the agent without Landlock's execution rules.");
+                return 1;
+        }
+
         if (arg_notify) {
                 const char *upstream = getenv("NOTIFY_SOCKET");
 
                 /* nspawn's socket is only writable for the container's root:
                  * connect now, while we are that. */
                 if (upstream) {
-                        sup.upstream_fd = notify_connect(upstream);
-                        if (sup.upstream_fd < 0)
-                                log_warning_errno(sup.upstream_fd, "Failed to connect to %s, readiness is not passed on: %m",
+                        sup->upstream_fd = notify_connect(upstream);
+                        if (sup->upstream_fd < 0)
+                                log_warning_errno(sup->upstream_fd, "Failed to connect to %s, readiness is not passed on: %m",
                                                   upstream);
                 }
-                sup.notify_fd = notify_listen();
-                if (sup.notify_fd < 0) {
-                        log_error_errno(sup.notify_fd, "Failed to create the agent's notify socket: %m");
+                sup->notify_fd = notify_listen();
+                if (sup->notify_fd < 0) {
+                        log_error_errno(sup->notify_fd, "Failed to create the agent's notify socket: %m");
                         return 1;
                 }
                 if (setenv("NOTIFY_SOCKET", "@" NOTIFY_NAME, 1) < 0) {
@@ -767,50 +726,37 @@ int main(int argc, char *argv[]) {
                 log_error_errno(negative_errno(), "Failed to become a child subreaper: %m");
                 return 1;
         }
-
-        /* Decided before the filter goes on: reading /sys is not something
-         * the agent's allow-list needs to grant to init. */
-        apparmor = apparmor_enabled();
-        if (apparmor < 0) {
-                log_error_errno(apparmor, "Failed to find out whether AppArmor is enabled: %m");
+        if (supervisor_drop_privileges(arg_keep_caps) < 0)
                 return 1;
-        }
-        if (apparmor == 0)
-                log_notice("AppArmor is not enabled on this kernel; the agent runs without its AppArmor profile.");
-
-        if (drop_privileges(arg_uid, arg_keep_caps) < 0)
-                return 1;
-
-        /* Only now: the working directory (the workspace) belongs to the
-         * agent's uid, and the container's root has no right to enter it. */
-        if (arg_chdir && chdir(arg_chdir) < 0) {
-                log_error_errno(negative_errno(), "Failed to change to the working directory %s: %m", arg_chdir);
-                return 1;
-        }
-
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
                 log_error_errno(negative_errno(), "Failed to set no-new-privileges: %m");
                 return 1;
         }
+        return 0;
+}
 
-        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
-                r = negative_errno();
-                if (r == -ENOSYS && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) >= 0)
-                        r = 0;
-                if (r < 0) {
-                        log_error_errno(r, "Failed to load the seccomp filter: %m");
-                        return 1;
-                }
-        }
-        free(prog.filter);
+int main(int argc, char *argv[]) {
+        Supervisor sup = { .signal_fd = -EBADF, .notify_fd = -EBADF, .upstream_fd = -EBADF, .verdict = -1 };
+        sigset_t mask;
+        pid_t agent;
+        int r;
+
+        log_set_prefix("agent-init");
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+        r = prepare(&sup);
+        if (r != 0)
+                return r;
 
         /* Block what we handle before the child exists, so that nothing sent
-         * between fork() and the first sigwaitinfo() is lost. */
+         * between fork() and the first read of the signalfd is lost. */
         sigemptyset(&mask);
         for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
                 sigaddset(&mask, forwarded_signals[i]);
         sigaddset(&mask, SIGCHLD);
-        if (sigprocmask(SIG_BLOCK, &mask, &saved_mask) < 0) {
+        if (sigprocmask(SIG_BLOCK, &mask, &launch.saved_mask) < 0) {
                 log_error_errno(negative_errno(), "Failed to block signals: %m");
                 return 1;
         }
@@ -827,12 +773,12 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         if (agent == 0)
-                exec_child(arg_exec, apparmor, &saved_mask);
+                exec_child(arg_exec);
 
         sup.agent = agent;
         if (arg_watchdog_usec)
                 sup.watchdog_deadline = now_usec() + arg_watchdog_usec;
         if (arg_n_health > 0)
                 sup.health_next = now_usec() + arg_health_interval_usec;
-        return supervise(&sup, apparmor, &saved_mask);
+        return supervise(&sup);
 }

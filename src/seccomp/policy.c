@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -39,6 +40,8 @@ typedef enum ArgFilter {
         ARG_SOCKETPAIR_UNIX,
         ARG_PERSONALITY_LINUX,
         ARG_IOCTL_NO_TIOCSTI,
+        ARG_MMAP_NO_WX,
+        ARG_MPROTECT_NO_EXEC,
         _ARG_MAX,
 } ArgFilter;
 
@@ -53,6 +56,10 @@ static const char *const arg_filter_reason[_ARG_MAX] = {
                                   "friends weaken exploit mitigations); an unconditional rule would lift that filter",
         [ARG_IOCTL_NO_TIOCSTI] = "allowed except TIOCSTI (injecting input into the controlling terminal); an "
                                  "unconditional rule would lift that filter",
+        [ARG_MMAP_NO_WX] = "allowed except for memory that is writable and executable at once (code the agent "
+                           "writes must not run); an unconditional rule would lift that filter",
+        [ARG_MPROTECT_NO_EXEC] = "allowed except making memory executable (code the agent wrote into memory must "
+                                 "not run); an unconditional rule would lift that filter",
 };
 
 typedef struct AllowEntry {
@@ -121,15 +128,21 @@ static const AllowEntry allow_list[] = {
 
         /* --- memory --- */
         { "brk" },
-        { "mmap" },
+        /* W^X, as systemd's MemoryDenyWriteExecute= does it, but in the
+         * agent's own filter (the unit sets none, so that one agent can be
+         * given a JIT without lifting it for the supervisor): no mapping
+         * both writable and executable, and no mprotect() to executable. */
+        { "mmap", ARG_MMAP_NO_WX },
         { "munmap" },
-        { "mprotect" },
+        { "mprotect", ARG_MPROTECT_NO_EXEC },
         { "mremap" },
         { "madvise" },
         { "msync" },
         { "mlock" },                           /* bounded by RLIMIT_MEMLOCK */
         { "munlock" },
-        { "memfd_create" },
+        /* Not memfd_create: a memfd is a file the agent writes and could
+         * execute, and neither a noexec mount nor Landlock covers it. A
+         * definition may add it back with SystemCalls=. */
 
         /* --- files: descriptors and I/O --- */
         { "open" },
@@ -529,6 +542,20 @@ static int expand_allow(const AllowEntry *e, int nr, rule_func_t f, void *userda
                                 return r;
                 }
                 return 0;
+
+        case ARG_MMAP_NO_WX:
+                /* Two allow rules, their union: not both bits. The kernel
+                 * takes prot as an int; bits above it cannot matter. */
+                rule.cmp[0] = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+                r = emit(f, userdata, &rule, 1);
+                if (r < 0)
+                        return r;
+                rule.cmp[0] = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_WRITE, 0);
+                return emit(f, userdata, &rule, 1);
+
+        case ARG_MPROTECT_NO_EXEC:
+                rule.cmp[0] = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+                return emit(f, userdata, &rule, 1);
 
         case _ARG_MAX:
                 break;

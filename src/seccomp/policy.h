@@ -16,7 +16,8 @@
  * Returns 0 if it may; -EINVAL if libseccomp does not know the name (for the
  * native architecture); -EPERM if it is on the never-allowed list, with
  * *ret_reason (if not NULL) set to a static string saying why. The
- * argument-filtered syscalls (clone, socket, socketpair, personality, ioctl)
+ * argument-filtered syscalls (clone, socket, socketpair, personality, ioctl,
+ * mmap, mprotect)
  * are refused with -EPERM too: adding them unconditionally would lift their
  * filter. */
 int seccomp_policy_check_extra(const char *name, const char **ret_reason);
@@ -49,9 +50,5 @@ size_t seccomp_policy_n_conditional(void);
 const char *seccomp_policy_allowed_name(size_t i, int *ret_filtered);
 const char *seccomp_policy_never_name(size_t i, const char **ret_reason, int *ret_errno);
 
-/* Loads a BPF program written by seccomp_policy_write_bpf() from fd into the
- * calling thread (seccomp(SECCOMP_SET_MODE_FILTER), prctl() fallback). Does
- * NOT set no_new_privs: the caller must have done so (or hold CAP_SYS_ADMIN),
- * else the kernel refuses with EACCES. Needs no libseccomp at run time, so a
- * static init can use it. Returns 0 or -errno (-EBADMSG for a malformed file). */
-int seccomp_policy_load_bpf_fd(int fd);
+/* Loading what seccomp_policy_write_bpf() wrote: load.h (libc only). */
+#include "load.h"

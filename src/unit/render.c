@@ -9,6 +9,7 @@
 
 #include "agent-limits.h"
 #include "agent-service-template.h"
+#include "capability-table.h"
 #include "config.h"
 #include "parse-value.h"
 #include "render.h"
@@ -208,19 +209,18 @@ static void add_runtime_options(ArgList *l, const Agent *a) {
 }
 
 /* The capabilities the container must not keep: every capability except what
- * agent-init needs to drop to the agent's uid (SETUID, SETGID, and SETPCAP for
- * the bounding set), and CAP_NET_BIND_SERVICE when the definition adds it
- * back; agent-init drops the rest. Computed once per run. */
+ * agent-init needs (src/basic/capability-table.h, CAPABILITY_INIT_KEEPS), and
+ * CAP_NET_BIND_SERVICE when the definition adds it back; agent-init drops the
+ * rest. Computed once per run. */
 static const char *drop_capability_list(bool keep_net_bind) {
         static char lists[2][1024];
         char *s = lists[keep_net_bind];
 
         if (s[0] == '\0') {
                 size_t off = 0;
-                for (size_t i = 0; i < n_capability_names; i++) {
-                        const char *c = capability_names[i];
-                        if (streq(c, "CAP_SETUID") || streq(c, "CAP_SETGID") || streq(c, "CAP_SETPCAP") ||
-                            (keep_net_bind && streq(c, "CAP_NET_BIND_SERVICE")))
+                for (size_t i = 0; i < capability_table_size; i++) {
+                        const char *c = capability_table[i].name;
+                        if (capability_kept_for_init(c, keep_net_bind))
                                 continue;
                         off += (size_t) snprintf(s + off, sizeof lists[0] - off, "%s%s", off ? "," : "", c);
                 }
@@ -252,8 +252,13 @@ static int emit_start(const Agent *a, Buffer *b) {
         else
                 args_add(&l, "--private-network");
         args_add(&l, "--no-new-privileges=yes");
+        /* nspawn's own allow-list lacks Landlock, which agent-init needs. */
+        args_add(&l, "--system-call-filter=landlock_create_ruleset landlock_add_rule landlock_restrict_self");
         args_add(&l, "--drop-capability=", drop_capability_list(a->cap_net_bind_service));
         args_add(&l, "--bind=", state, a->name, "/tmp:/tmp");
+        /* nspawn's own /dev/shm would be executable: it becomes the agent's
+         * noexec, size-bounded /tmp. */
+        args_add(&l, "--bind=", state, a->name, "/tmp:/dev/shm");
         args_add(&l, "--bind=", state, a->name, "/workspace:/workspace");
         args_add(&l, "--bind-ro=", state, a->name, "/secrets:/run/secrets");
         args_add(&l, "--bind-ro=", AGENT_INIT_PATH, ":/run/agentcage/init");

@@ -224,7 +224,7 @@ static void test_probe(const char *probe, const char *init) {
                 close(fd);
         seccomp_release(ctx);
 
-        pid = spawn((const char *const[]) { init_copy, "--uid=65534", fopt, "--", probe_copy, NULL }, NULL, &out_fd, true);
+        pid = spawn((const char *const[]) { init_copy, "--uid=65534", "--apparmor=optional", fopt, "--", probe_copy, NULL }, NULL, &out_fd, true);
         out = collect(out_fd);
         close(out_fd);
         rc = wait_exit(pid);

@@ -309,6 +309,39 @@ static void probe_personality_ioctl(void) {
                 record(-1, EXPECT_SUCCESS, 0, "pipe2() works");
 }
 
+/* W^X: what the unit's MemoryDenyWriteExecute= did, now the agent's own. */
+static void probe_memory(void) {
+        void *p;
+        long r;
+
+        errno = 0;
+        p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        record(p == MAP_FAILED ? -1 : 0, EXPECT_ERRNO, EPERM, "mmap(PROT_WRITE|PROT_EXEC) fails with EPERM");
+        errno = 0;
+        r = syscall(SYS_mmap, NULL, 4096UL, (1UL << 32) | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1L, 0L);
+        record(r == -1 ? -1 : 0, EXPECT_ERRNO, EPERM, "mmap(PROT_WRITE|PROT_EXEC | 1<<32) fails with EPERM");
+        errno = 0;
+        p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        record(p == MAP_FAILED ? -1 : 0, EXPECT_SUCCESS, 0, "mmap(PROT_READ|PROT_EXEC) works (shared libraries)");
+        errno = 0;
+        p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        record(p == MAP_FAILED ? -1 : 0, EXPECT_SUCCESS, 0, "mmap(PROT_READ|PROT_WRITE) works");
+        if (p == MAP_FAILED)
+                return;
+        errno = 0;
+        r = mprotect(p, 4096, PROT_READ | PROT_EXEC);
+        record(r, EXPECT_ERRNO, EPERM, "mprotect() of written memory to PROT_EXEC fails with EPERM");
+        errno = 0;
+        r = mprotect(p, 4096, PROT_READ);
+        record(r, EXPECT_SUCCESS, 0, "mprotect(PROT_READ) works (RELRO)");
+}
+
+static void probe_memfd(void) {
+        errno = 0;
+        long r = syscall(SYS_memfd_create, "x", 0U);
+        record(r, EXPECT_ERRNO, EPERM, "memfd_create() fails with EPERM (a memfd could be executed)");
+}
+
 static void probe_files(void) {
         char path[sizeof tmpdir + 16], buf[16] = {};
         struct stat st;
@@ -503,6 +536,8 @@ static void all_probes(void) {
         probe_processes();
         probe_sockets();
         probe_personality_ioctl();
+        probe_memory();
+        probe_memfd();
         probe_files();
         probe_foreign_arch();
         probe_exec();

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include "capability-table.h"
+#include "macro.h"
+
+/* By number; the kernel's names (linux/capability.h). */
+const CapabilityName capability_table[] = {
+        { "CAP_CHOWN",              0 },
+        { "CAP_DAC_OVERRIDE",       1 },
+        { "CAP_DAC_READ_SEARCH",    2 },
+        { "CAP_FOWNER",             3 },
+        { "CAP_FSETID",             4 },
+        { "CAP_KILL",               5 },
+        { "CAP_SETGID",             6 },
+        { "CAP_SETUID",             7 },
+        { "CAP_SETPCAP",            8 },
+        { "CAP_LINUX_IMMUTABLE",    9 },
+        { "CAP_NET_BIND_SERVICE",   10 },
+        { "CAP_NET_BROADCAST",      11 },
+        { "CAP_NET_ADMIN",          12 },
+        { "CAP_NET_RAW",            13 },
+        { "CAP_IPC_LOCK",           14 },
+        { "CAP_IPC_OWNER",          15 },
+        { "CAP_SYS_MODULE",         16 },
+        { "CAP_SYS_RAWIO",          17 },
+        { "CAP_SYS_CHROOT",         18 },
+        { "CAP_SYS_PTRACE",         19 },
+        { "CAP_SYS_PACCT",          20 },
+        { "CAP_SYS_ADMIN",          21 },
+        { "CAP_SYS_BOOT",           22 },
+        { "CAP_SYS_NICE",           23 },
+        { "CAP_SYS_RESOURCE",       24 },
+        { "CAP_SYS_TIME",           25 },
+        { "CAP_SYS_TTY_CONFIG",     26 },
+        { "CAP_MKNOD",              27 },
+        { "CAP_LEASE",              28 },
+        { "CAP_AUDIT_WRITE",        29 },
+        { "CAP_AUDIT_CONTROL",      30 },
+        { "CAP_SETFCAP",            31 },
+        { "CAP_MAC_OVERRIDE",       32 },
+        { "CAP_MAC_ADMIN",          33 },
+        { "CAP_SYSLOG",             34 },
+        { "CAP_WAKE_ALARM",         35 },
+        { "CAP_BLOCK_SUSPEND",      36 },
+        { "CAP_AUDIT_READ",         37 },
+        { "CAP_PERFMON",            38 },
+        { "CAP_BPF",                39 },
+        { "CAP_CHECKPOINT_RESTORE", 40 },
+};
+
+const size_t capability_table_size = ELEMENTSOF(capability_table);
+
+int capability_from_name(const char *name, bool ignore_case) {
+        if (!name)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(capability_table); i++)
+                if (ignore_case ? strcasecmp(name, capability_table[i].name) == 0
+                                : streq(name, capability_table[i].name))
+                        return (int) capability_table[i].value;
+        return -EINVAL;
+}
+
+const char *capability_to_name(unsigned cap) {
+        for (size_t i = 0; i < ELEMENTSOF(capability_table); i++)
+                if (capability_table[i].value == cap)
+                        return capability_table[i].name;
+        return NULL;
+}
+
+bool capability_kept_for_init(const char *name, bool agent_net_bind) {
+        int cap = capability_from_name(name, false);
+        uint64_t keep = CAPABILITY_INIT_KEEPS | (agent_net_bind ? CAPABILITY_AGENT_MAY_ADD : 0);
+
+        return cap >= 0 && (keep & CAPABILITY_MASK((unsigned) cap));
+}
