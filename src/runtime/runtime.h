@@ -15,6 +15,11 @@ int verb_configure(int argc, char *argv[]);
 int verb_recycle(int argc, char *argv[]);
 int verb_digest(int argc, char *argv[]);
 
+/* verb_provision(), and on success the ImageAllow= paths the image needed
+ * (NULL-terminated, NULL if none; the caller frees it with strv_free()) in
+ * *ret_exceptions if that is not NULL. */
+int provision_image(int argc, char *argv[], char ***ret_exceptions);
+
 /* Directory holding the runtime state of agent NAME: /run/agentcage/NAME. The
  * root can be moved with $AGENTCAGE_RUNTIME_DIR for tests. */
 #define AGENT_RUNTIME_ROOT_DEFAULT "/run/agentcage"
@@ -59,6 +64,11 @@ typedef struct ImageViolation {
 typedef struct ImagePolicyReport {
         ImageViolation *violations;
         size_t n_violations;
+        /* The ImageAllow= paths that lifted a refusal, in walk order, each
+         * once; NULL-terminated, or NULL when none was used. This is what
+         * goes into AgentStateInfo.image_exceptions. */
+        char **exceptions;
+        size_t n_exceptions;
 } ImagePolicyReport;
 
 void image_policy_report_done(ImagePolicyReport *r);
@@ -75,9 +85,14 @@ typedef enum ImagePolicyFlags {
  * approved-image policy (forbidden programs, setuid/setgid files, file
  * capabilities, device nodes, missing mount points, and with
  * IMAGE_POLICY_ROOT_OWNED what non-root users could change), in walk order.
- * Returns 0 when the scan completed (whether or not it found violations) or
- * -errno; does not log. */
-int image_policy_scan(int root_fd, ImagePolicyFlags flags, ImagePolicyReport *ret);
+ * ALLOW (N_ALLOW absolute paths inside the image, from ImageAllow=) lifts
+ * the name rule for exactly those paths when their row is an interpreter's;
+ * every other rule still applies to them. The paths that were used are in
+ * ret->exceptions. An ALLOW entry that image_allow_check() does not pass
+ * makes the scan fail with -EPERM. Returns 0 when the scan completed
+ * (whether or not it found violations) or -errno; does not log. */
+int image_policy_scan(int root_fd, ImagePolicyFlags flags, char *const *allow, size_t n_allow,
+                      ImagePolicyReport *ret);
 
 /* Checks that PATH and every directory above it can only be changed by
  * root: owned by uid 0, and writable by no other group or user unless the

@@ -37,6 +37,8 @@ static const struct {
         { "name",           true,  true  },
         { "image",          true,  false },
         { "image-digest",   true,  false },
+        { "image-allow",    true,  false },
+        { "memory-deny-write-execute", false, true },
         { "uid",            false, true  },
         { "workspace-size", false, true  },
         { "tmp-size",       false, true  },
@@ -45,15 +47,32 @@ static const struct {
         { "shared-state",   false, true  },
 };
 
-static int run_verb(int (*verb)(int, char *[]), const char *verb_name, char **args, size_t n) {
-        _cleanup_free_ char **argv = calloc(n + 2, sizeof(char *));
+/* ARGS as the argv of verb VERB_NAME (argv[0] is the verb). */
+static char **verb_argv(const char *verb_name, char **args, size_t n) {
+        char **argv = calloc(n + 2, sizeof(char *));
 
         if (!argv)
-                return log_oom();
+                return NULL;
         argv[0] = (char *) verb_name;
         memcpy(argv + 1, args, n * sizeof(char *));
         optind = 0; /* the verb parses its own options from the start */
+        return argv;
+}
+
+static int run_verb(int (*verb)(int, char *[]), const char *verb_name, char **args, size_t n) {
+        _cleanup_free_ char **argv = verb_argv(verb_name, args, n);
+
+        if (!argv)
+                return log_oom();
         return verb((int) n + 1, argv);
+}
+
+static int run_provision(char **args, size_t n, char ***ret_exceptions) {
+        _cleanup_free_ char **argv = verb_argv("provision", args, n);
+
+        if (!argv)
+                return log_oom();
+        return provision_image((int) n + 1, argv, ret_exceptions);
 }
 
 static int read_userns(const char *name, char **ret) {
@@ -86,6 +105,7 @@ static int read_userns(const char *name, char **ret) {
 int verb_start(int argc, char *argv[]) {
         _cleanup_free_ char **prov = NULL, **conf = NULL;
         _cleanup_free_ char *userns = NULL;
+        _cleanup_strv_free_ char **image_exceptions = NULL;
         const char *name = NULL;
         size_t n_prov = 0, n_conf = 0;
         int i, dashdash = -1, placeholder = -1, r;
@@ -134,9 +154,13 @@ int verb_start(int argc, char *argv[]) {
                 /* Never run an agent without its own user namespace. */
                 return log_error_errno(-EINVAL, "start: the nspawn arguments lack %s.", USERNS_PLACEHOLDER);
 
-        r = run_verb(verb_provision, "provision", prov, n_prov);
+        /* The ImageAllow= paths the image needed; provision logged them in
+         * one line ("approved-image policy exceptions used"). */
+        r = run_provision(prov, n_prov, &image_exceptions);
         if (r < 0)
                 return r;
+        /* HAND-OVER agent.state: where start writes AgentStateInfo, set
+         * info.image_exceptions = image_exceptions (NULL when none was used). */
         r = run_verb(verb_configure, "configure", conf, n_conf);
         if (r < 0)
                 return r;

@@ -186,6 +186,10 @@ static void add_runtime_options(ArgList *l, const Agent *a) {
         args_add(l, "--image=", a->image);
         if (a->image_digest)
                 args_add(l, "--image-digest=", a->image_digest);
+        for (char **p = a->image_allow; p && *p; p++)
+                args_add(l, "--image-allow=", *p);
+        if (!a->memory_deny_write_execute)
+                args_add(l, "--memory-deny-write-execute=no");
         args_add(l, "--uid=", u64_str(a->user, n1));
         args_add(l, "--workspace-size=", u64_str(a->workspace_size, n2));
         args_add(l, "--tmp-size=", u64_str(a->tmp_size, n3));
@@ -286,6 +290,8 @@ static int emit_start(const Agent *a, Buffer *b) {
         if (a->cap_net_bind_service)
                 args_add(&l, "--keep-caps=CAP_NET_BIND_SERVICE");
         args_add(&l, "--require-userns");
+        if (!a->memory_deny_write_execute)
+                args_add(&l, "--memory-deny-write-execute=no");
         /* After the uid change: the workspace belongs to the agent's uid. */
         args_add(&l, "--chdir=", a->working_directory);
         if (a->notify)

@@ -478,7 +478,7 @@ static int make_filter(char *const *extra, size_t n_extra) {
 
         if (fd < 0)
                 return -errno;
-        r = seccomp_policy_write_bpf(extra, n_extra, fd);
+        r = seccomp_policy_write_bpf(extra, n_extra, 0, fd);
         if (r < 0 || lseek(fd, 0, SEEK_SET) < 0) {
                 (void) close(fd);
                 return r < 0 ? r : -errno;

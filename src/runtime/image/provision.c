@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* agent-runtime provision --name=NAME --image=IMAGE [--image-digest=sha256:HEX]
+ *                         [--image-allow=PATH]…
  *
  * The first step of an agent's start (docs/DESIGN.md, "The runtime
  * contract"): find the image, mount it read-only at /run/agentcage/NAME/root,
@@ -20,6 +21,11 @@
  * so unmounting frees it. Either way the mount is made private, so that
  * nothing mounted later on the host propagates into the container's root.
  *
+ * --image-allow= (ImageAllow= of the definition) names an interpreter inside
+ * the image that the policy accepts although its table refuses the name;
+ * the exceptions that were used are logged in one line and handed to the
+ * caller (agent.state records them).
+ *
  * Any refusal unmounts again and removes the directories it made: a failed
  * start leaves nothing behind. */
 
@@ -36,6 +42,7 @@
 
 #include "fs-util.h"
 #include "agent-limits.h"
+#include "image-programs.h"
 #include "log.h"
 #include "macro.h"
 #include "runtime.h"
@@ -52,6 +59,8 @@ typedef struct ProvisionArgs {
         const char *image;
         char digest[IMAGE_DIGEST_STRING_MAX];
         bool have_digest;
+        char *allow[IMAGE_ALLOW_MAX]; /* point into argv */
+        size_t n_allow;
 } ProvisionArgs;
 
 static void mnt_free_contextp(struct libmnt_context **c) {
@@ -102,12 +111,13 @@ static const char *state_root(void) {
 }
 
 static int parse_argv(int argc, char *argv[], ProvisionArgs *a) {
-        enum { ARG_NAME = 0x100, ARG_IMAGE, ARG_IMAGE_DIGEST };
+        enum { ARG_NAME = 0x100, ARG_IMAGE, ARG_IMAGE_DIGEST, ARG_IMAGE_ALLOW };
         static const struct option options[] = {
                 { "help",         no_argument,       NULL, 'h'              },
                 { "name",         required_argument, NULL, ARG_NAME         },
                 { "image",        required_argument, NULL, ARG_IMAGE        },
                 { "image-digest", required_argument, NULL, ARG_IMAGE_DIGEST },
+                { "image-allow",  required_argument, NULL, ARG_IMAGE_ALLOW  },
                 {}
         };
         int c;
@@ -119,9 +129,11 @@ static int parse_argv(int argc, char *argv[], ProvisionArgs *a) {
                 switch (c) {
 
                 case 'h':
-                        printf("agent-runtime provision --name=NAME --image=IMAGE [--image-digest=sha256:HEX]\n\n"
+                        printf("agent-runtime provision --name=NAME --image=IMAGE [--image-digest=sha256:HEX]\n"
+                               "                        [--image-allow=PATH]…\n\n"
                                "Mounts IMAGE read-only at %s/NAME/root after checking it against\n"
-                               "the approved-image policy and, if given, the digest pin.\n",
+                               "the approved-image policy (with the interpreters --image-allow= names as\n"
+                               "exceptions) and, if given, the digest pin.\n",
                                AGENT_RUNTIME_ROOT_DEFAULT);
                         return 0;
 
@@ -148,6 +160,22 @@ static int parse_argv(int argc, char *argv[], ProvisionArgs *a) {
                                 return log_error_errno(-EINVAL, "Invalid --image-digest=%s: expected sha256: and 64 hex digits.", optarg);
                         a->have_digest = true;
                         break;
+
+                case ARG_IMAGE_ALLOW: {
+                        ImageAllowVerdict v = image_allow_check(optarg, NULL);
+
+                        /* Checked again: the unit may have been edited. */
+                        if (v != IMAGE_ALLOW_OK)
+                                return log_error_errno(-EPERM, "--image-allow=%s: %s.", optarg,
+                                                       image_allow_verdict_to_string(v));
+                        for (size_t i = 0; i < a->n_allow; i++)
+                                if (streq(a->allow[i], optarg))
+                                        return log_error_errno(-EINVAL, "--image-allow=%s given twice.", optarg);
+                        if (a->n_allow >= IMAGE_ALLOW_MAX)
+                                return log_error_errno(-E2BIG, "More than %d --image-allow= paths.", IMAGE_ALLOW_MAX);
+                        a->allow[a->n_allow++] = optarg;
+                        break;
+                }
 
                 case '?':
                         if (optopt != 0)
@@ -384,7 +412,37 @@ static int check_digest(const char *image, const char *want, const char *got) {
                                image, want, got);
 }
 
-int verb_provision(int argc, char *argv[]) {
+/* One line per start: which exceptions this image needed, and a warning for
+ * each ImageAllow= path that lifted nothing (a stale definition). */
+static void log_exceptions(const char *image, const ProvisionArgs *a, const ImagePolicyReport *rep) {
+        _cleanup_free_ char *list = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        for (size_t i = 0; i < a->n_allow; i++) {
+                bool used = false;
+                for (size_t j = 0; j < rep->n_exceptions; j++)
+                        used = used || streq(a->allow[i], rep->exceptions[j]);
+                if (!used)
+                        log_warning("ImageAllow=%s: image %s holds no refused program there, ignoring.", a->allow[i], image);
+        }
+        if (rep->n_exceptions == 0)
+                return;
+        f = open_memstream(&list, &size);
+        if (!f) {
+                log_oom();
+                return;
+        }
+        for (size_t j = 0; j < rep->n_exceptions; j++)
+                fprintf(f, "%s%s", j > 0 ? " " : "", rep->exceptions[j]);
+        if (fclose(f) != 0) {
+                log_oom();
+                return;
+        }
+        log_notice("Image %s: approved-image policy exceptions used (ImageAllow=): %s", image, list);
+}
+
+int provision_image(int argc, char *argv[], char ***ret_exceptions) {
         ProvisionArgs a = {};
         _cleanup_free_ char *image = NULL, *agent_dir = NULL, *mnt = NULL;
         _cleanup_close_ int root_fd = -EBADF;
@@ -468,7 +526,7 @@ int verb_provision(int argc, char *argv[]) {
 
         /* Inside an image file ownership is just data: the loop mount is
          * read-only and the file itself was checked above. */
-        r = image_policy_scan(root_fd, kind == IMAGE_TREE ? IMAGE_POLICY_ROOT_OWNED : 0, &rep);
+        r = image_policy_scan(root_fd, kind == IMAGE_TREE ? IMAGE_POLICY_ROOT_OWNED : 0, a.allow, a.n_allow, &rep);
         if (r < 0) {
                 log_error_errno(r, "Failed to scan image %s: %m", image);
                 goto fail;
@@ -489,8 +547,13 @@ int verb_provision(int argc, char *argv[]) {
                         goto fail;
         }
 
+        log_exceptions(image, &a, &rep);
         log_info("Provisioned %s from %s%s%s.", mnt, image,
                  a.have_digest ? ", digest " : "", a.have_digest ? a.digest : "");
+        if (ret_exceptions) {
+                *ret_exceptions = TAKE_PTR(rep.exceptions);
+                rep.n_exceptions = 0;
+        }
         return 0;
 
 fail:
@@ -504,4 +567,8 @@ fail:
                 log_warning("Failed to remove %s, ignoring: %m", mnt);
         (void) rmdir(agent_dir);
         return r;
+}
+
+int verb_provision(int argc, char *argv[]) {
+        return provision_image(argc, argv, NULL);
 }

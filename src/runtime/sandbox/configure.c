@@ -151,7 +151,8 @@ static bool shared_state_path_is_valid(const char *p) {
 }
 
 int configure_parse_argv(int argc, char *argv[], ConfigureArgs *a) {
-        enum { ARG_NAME = 0x100, ARG_UID, ARG_WORKSPACE_SIZE, ARG_TMP_SIZE, ARG_SYSCALLS, ARG_SECRET, ARG_SHARED_STATE };
+        enum { ARG_NAME = 0x100, ARG_UID, ARG_WORKSPACE_SIZE, ARG_TMP_SIZE, ARG_SYSCALLS, ARG_SECRET, ARG_SHARED_STATE,
+               ARG_MDWE };
         static const struct option options[] = {
                 { "help",           no_argument,       NULL, 'h'                },
                 { "name",           required_argument, NULL, ARG_NAME           },
@@ -161,9 +162,10 @@ int configure_parse_argv(int argc, char *argv[], ConfigureArgs *a) {
                 { "syscalls",       required_argument, NULL, ARG_SYSCALLS       },
                 { "secret",         required_argument, NULL, ARG_SECRET         },
                 { "shared-state",   required_argument, NULL, ARG_SHARED_STATE   },
+                { "memory-deny-write-execute", required_argument, NULL, ARG_MDWE },
                 {}
         };
-        bool have_uid = false, have_size = false, have_tmp = false, have_syscalls = false;
+        bool have_uid = false, have_size = false, have_tmp = false, have_syscalls = false, have_mdwe = false;
         uint64_t v;
         int c, r;
 
@@ -174,7 +176,8 @@ int configure_parse_argv(int argc, char *argv[], ConfigureArgs *a) {
                 switch (c) {
                 case 'h':
                         printf("agent-runtime configure --name=NAME --uid=UID --workspace-size=BYTES\n"
-                               "        [--tmp-size=BYTES] [--syscalls=NAME,…] [--secret=SECRET=SOURCE]… [--shared-state=DIR]\n\n"
+                               "        [--tmp-size=BYTES] [--syscalls=NAME,…] [--secret=SECRET=SOURCE]… [--shared-state=DIR]\n"
+                               "        [--memory-deny-write-execute=yes|no]\n\n"
                                "Set up the user namespace range, seccomp filter, secrets and encrypted\n"
                                "workspace of agent NAME under $AGENTCAGE_RUNTIME_DIR (default /run/agents).\n");
                         return 0;
@@ -246,6 +249,15 @@ int configure_parse_argv(int argc, char *argv[], ConfigureArgs *a) {
                         if (!a->shared_state)
                                 return log_oom();
                         break;
+                case ARG_MDWE:
+                        /* The definition's key, spelled the same; only the two
+                         * canonical words, as the generator writes them. */
+                        if (have_mdwe || (!streq(optarg, "yes") && !streq(optarg, "no")))
+                                return log_error_errno(-EINVAL, "Invalid or repeated --memory-deny-write-execute=%s: expected yes or no.",
+                                                       optarg);
+                        a->allow_write_execute = streq(optarg, "no");
+                        have_mdwe = true;
+                        break;
                 case '?':
                 default:
                         return log_error_errno(-EINVAL, "configure: unknown option or missing value in '%s'.",
@@ -295,11 +307,12 @@ static int check_syscalls(const ConfigureArgs *a) {
 struct bpf_writer {
         char *const *extra;
         size_t n;
+        SeccompPolicyFlags flags;
 };
 
 static int bpf_write(int fd, void *userdata) {
         struct bpf_writer *w = userdata;
-        return seccomp_policy_write_bpf(w->extra, w->n, fd);
+        return seccomp_policy_write_bpf(w->extra, w->n, w->flags, fd);
 }
 
 static int configure(const ConfigureArgs *a) {
@@ -351,7 +364,11 @@ static int configure(const ConfigureArgs *a) {
         owner = (uid_t) (base + a->uid);
 
         {
-                struct bpf_writer w = { a->syscalls, a->n_syscalls };
+                struct bpf_writer w = { a->syscalls, a->n_syscalls,
+                                        a->allow_write_execute ? SECCOMP_POLICY_ALLOW_WRITE_EXECUTE : 0 };
+
+                if (a->allow_write_execute)
+                        log_notice("Agent %s may map writable and executable memory (MemoryDenyWriteExecute=no).", a->name);
                 r = write_file_atomic_with(dir, "seccomp.bpf", 0444, bpf_write, &w);
                 if (r < 0) {
                         log_error_errno(r, "Failed to write the seccomp filter %s/seccomp.bpf: %m", dir);

@@ -125,6 +125,7 @@ typedef struct ConfigureArgs {
         SecretSpec *secrets;
         size_t n_secrets;
         char *shared_state;
+        bool allow_write_execute; /* --memory-deny-write-execute=no */
 } ConfigureArgs;
 
 void configure_args_done(ConfigureArgs *a);
