@@ -135,11 +135,7 @@ static const AllowEntry allow_list[] = {
         { "mmap", ARG_MMAP_NO_WX },
         { "munmap" },
         { "mprotect", ARG_MPROTECT_NO_EXEC },
-        /* mprotect() with a protection key: the same W^X rule, or it would
-         * be the way around it. pkey_alloc/pkey_free are not listed (EPERM):
-         * without a key pkey_mprotect() is mprotect(), and V8 and glibc take
-         * a failed pkey_alloc() as "no protection keys" and go on. */
-        { "pkey_mprotect", ARG_MPROTECT_NO_EXEC },
+        /* Not pkey_*: see the never-allowed list. */
         { "mremap" },
         { "madvise" },
         { "msync" },
@@ -404,6 +400,15 @@ static const NeverEntry never_list[] = {
         { "set_mempolicy", "NUMA placement: can starve other tenants of a node" },
         { "migrate_pages", "moves other processes' pages between NUMA nodes" },
         { "move_pages", "moves other processes' pages between NUMA nodes" },
+
+        /* --- memory protection keys: all three fail with EPERM, whatever
+         * MemoryDenyWriteExecute= says. V8 (Node.js 18 calls pkey_alloc at
+         * start, even with --jitless) and glibc take a failed pkey_alloc()
+         * as "no protection keys" and go on; the unit's own filter refuses
+         * them with the same EPERM, so nothing dies of SIGSYS. --- */
+        { "pkey_mprotect", "mprotect() with a protection key: allowed, it would be the way around the W^X rule on mprotect()" },
+        { "pkey_alloc", "protection keys are not offered to agents (runtimes fall back when pkey_alloc fails)" },
+        { "pkey_free", "protection keys are not offered to agents (runtimes fall back when pkey_alloc fails)" },
 
         /* --- raw hardware (x86) --- */
         { "iopl", "raw I/O port access" },

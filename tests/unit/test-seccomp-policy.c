@@ -207,8 +207,10 @@ static void test_write_bpf(void) {
         {
                 const char *reason = NULL;
                 CHECK_MSG(seccomp_policy_check_extra("pkey_mprotect", &reason) == -EPERM && reason &&
-                                  strstr(reason, "executable"),
-                          "pkey_mprotect cannot be added unconditionally: it would lift W^X (%s)", strempty(reason));
+                                  strstr(reason, "W^X"),
+                          "pkey_mprotect cannot be added: it would get around W^X (%s)", strempty(reason));
+                CHECK_MSG(seccomp_policy_check_extra("pkey_alloc", NULL) == -EPERM, "pkey_alloc is never allowed");
+                CHECK_MSG(seccomp_policy_check_extra("pkey_free", NULL) == -EPERM, "pkey_free is never allowed");
         }
 }
 
