@@ -393,7 +393,8 @@ const SchemaKey schema_keys[] = {
           "absolute paths inside the image whose file name is an interpreter's (python3*, node, perl, ruby); "
           "never a shell, network tool, package manager or compiler; at most 8",
           "Interpreters the approved-image policy accepts in this image although it refuses their names; still "
-          "refused if setuid, setgid, with capabilities or a device. Every start logs the exceptions it used." },
+          "refused if setuid, setgid, with capabilities, a device or not an ELF program. Every start logs the "
+          "exceptions it used." },
         { "Agent", "Exec", parse_exec, offsetof(Agent, exec), 0, EXEC_ARGS_MAX, NULL, true,
           "an absolute path inside the image, then arguments; quotes group words; no shell",
           "Command line of the agent." },

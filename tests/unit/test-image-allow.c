@@ -100,14 +100,20 @@ static char *pathf(const char *fmt, ...) {
         return b;
 }
 
-static void touch(const char *rel, mode_t mode) {
+static void write_at(const char *rel, const char *content, mode_t mode) {
         const char *p = pathf("%s/%s", base, rel);
         int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
-        if (fd < 0 || close(fd) < 0 || chmod(p, mode) < 0) {
+        if (fd < 0 || write(fd, content, strlen(content)) != (ssize_t) strlen(content) || close(fd) < 0 ||
+            chmod(p, mode) < 0) {
                 printf("Bail out! cannot create %s: %m\n", p);
                 exit(1);
         }
+}
+
+/* A pretend program: the ELF magic is what the policy looks at. */
+static void touch(const char *rel, mode_t mode) {
+        write_at(rel, "\x7f" "ELF pretend", mode);
 }
 
 static bool has_violation(const ImagePolicyReport *r, const char *path, const char *part) {
@@ -176,6 +182,14 @@ static void test_scan(void) {
         CHECK_MSG(has_violation(&rep, "/usr/bin/node", "setuid") && !has_violation(&rep, "/usr/bin/node", "interpreter"),
                   "an allowed interpreter that is setuid is refused as setuid (the exception lifts the name rule only)");
         CHECK(rep.n_exceptions == 1);
+        image_policy_report_done(&rep);
+        CHECK(unlink(pathf("%s/usr/bin/node", base)) == 0);
+
+        /* An allowed "interpreter" that is a script would run its #! line. */
+        write_at("usr/bin/node", "#!/bin/sh\necho hi\n", 0755);
+        CHECK(scan(setuid_node, ELEMENTSOF(setuid_node), &rep) == 0);
+        CHECK_MSG(has_violation(&rep, "/usr/bin/node", "not an ELF program") && rep.n_exceptions == 0,
+                  "an allowed interpreter that is a script is refused and not counted as an exception");
         image_policy_report_done(&rep);
         CHECK(unlink(pathf("%s/usr/bin/node", base)) == 0);
 

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include "agent-limits.h"
 #include "image-programs.h"
@@ -120,19 +121,44 @@ static int exception_add(ImagePolicyReport *r, const char *abs) {
         return 0;
 }
 
+/* Whether the regular file NAME in DIR_FD starts like an ELF program.
+ * Returns 1, 0 or -errno. */
+static int is_elf(int dir_fd, const char *name) {
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        char magic[4];
+
+        if (fd < 0)
+                return negative_errno();
+        return read(fd, magic, sizeof magic) == (ssize_t) sizeof magic && memcmp(magic, "\x7f" "ELF", 4) == 0;
+}
+
 /* The name rule for one regular file or symlink: refused, excepted by
- * ImageAllow= (an interpreter row and the exact path), or not concerned. */
+ * ImageAllow= (an interpreter row and the exact path), or not concerned. An
+ * excepted regular file must be a compiled program: an "interpreter" that is
+ * a script would run whatever its #! line names. (A symlink is excepted for
+ * its name; what it points at is checked where that lies.) */
 static int check_program_name(PolicyWalk *w, const TreeEntry *e) {
         const ImageProgram *p = image_program_match(e->name);
         char abs[IMAGE_PATH_MAX + 2];
+        int k;
 
         if (!p)
                 return 0;
         if (image_program_class_exceptable(p->class) &&
             snprintf(abs, sizeof abs, "/%s", e->path) < (int) sizeof abs)
-                for (size_t i = 0; i < w->n_allow; i++)
-                        if (streq(w->allow[i], abs))
-                                return exception_add(w->report, abs);
+                for (size_t i = 0; i < w->n_allow; i++) {
+                        if (!streq(w->allow[i], abs))
+                                continue;
+                        if (S_ISREG(e->st->st_mode)) {
+                                k = is_elf(e->dir_fd, e->name);
+                                if (k < 0)
+                                        return k;
+                                if (k == 0)
+                                        return report_add(w->report, e->path,
+                                                          "allowed with ImageAllow= but not an ELF program (an interpreter is compiled, not a script)");
+                        }
+                        return exception_add(w->report, abs);
+                }
         return report_add(w->report, e->path, p->reason);
 }
 
