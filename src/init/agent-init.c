@@ -227,6 +227,15 @@ static int parse_monitor_arg(int c, char *arg) {
         return 0;
 }
 
+/* --memory-deny-write-execute=yes|no, once. */
+static int parse_mdwe(const char *arg, bool *seen) {
+        if (*seen || (!streq(arg, "yes") && !streq(arg, "no")))
+                return log_error_errno(-EINVAL, "Invalid or repeated --memory-deny-write-execute=%s: expected yes or no.", arg);
+        arg_deny_write_execute = streq(arg, "yes");
+        *seen = true;
+        return 0;
+}
+
 /* What the options say together, and the agent's command line after "--". */
 static int check_args(int argc, char *argv[], int first) {
         if (arg_uid == (uid_t) -1)
@@ -334,11 +343,8 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_exec_dirs[arg_n_exec_dirs++] = optarg;
                         break;
                 case ARG_MDWE:
-                        if (have_mdwe || (!streq(optarg, "yes") && !streq(optarg, "no")))
-                                return log_error_errno(-EINVAL, "Invalid or repeated --memory-deny-write-execute=%s: expected yes or no.",
-                                                       optarg);
-                        arg_deny_write_execute = streq(optarg, "yes");
-                        have_mdwe = true;
+                        if (parse_mdwe(optarg, &have_mdwe) < 0)
+                                return -EINVAL;
                         break;
                 case '?':
                         return log_error_errno(-EINVAL, "Unknown option or missing argument: %s", argv[optind - 1]);

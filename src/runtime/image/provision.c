@@ -412,6 +412,36 @@ static int check_digest(const char *image, const char *want, const char *got) {
                                image, want, got);
 }
 
+/* The digest pin of an image file, checked before anything is made. Logs. */
+static int check_file_digest(const char *image, const char *want) {
+        _cleanup_close_ int fd = open(image, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+        char got[IMAGE_DIGEST_STRING_MAX];
+        int r;
+
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "Failed to open image %s: %m", image);
+        r = image_digest_file_fd(fd, got);
+        if (r < 0)
+                return log_error_errno(r, "Failed to compute the digest of %s: %m", image);
+        return check_digest(image, want, got);
+}
+
+/* Checking an image is worth nothing if someone else can change it
+ * afterwards: a bind mount shares its inodes with the source, and a loop
+ * device reads the file as it is now. Only root may be able to change the
+ * image or rename anything on the way to it. Logs. */
+static int check_root_owned(const char *image) {
+        _cleanup_free_ char *bad = NULL;
+        const char *why = NULL;
+        int r = image_path_check_root_owned(image, &bad, &why);
+
+        if (r == -EPERM)
+                return log_error_errno(r, "Refusing image %s: %s is %s.", image, bad, why);
+        if (r < 0)
+                return log_error_errno(r, "Failed to check who can change %s: %m", image);
+        return 0;
+}
+
 /* One line per start: which exceptions this image needed, and a warning for
  * each ImageAllow= path that lifted nothing (a stale definition). */
 static void log_exceptions(const char *image, const ProvisionArgs *a, const ImagePolicyReport *rep) {
@@ -461,31 +491,14 @@ int provision_image(int argc, char *argv[], char ***ret_exceptions) {
         if (r < 0)
                 return r;
 
-        /* Checking an image is worth nothing if someone else can change it
-         * afterwards: a bind mount shares its inodes with the source, and a
-         * loop device reads the file as it is now. Only root may be able to
-         * change the image or rename anything on the way to it. */
-        {
-                _cleanup_free_ char *bad = NULL;
-                const char *why = NULL;
-
-                r = image_path_check_root_owned(image, &bad, &why);
-                if (r == -EPERM)
-                        return log_error_errno(r, "Refusing image %s: %s is %s.", image, bad, why);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to check who can change %s: %m", image);
-        }
+        r = check_root_owned(image);
+        if (r < 0)
+                return r;
 
         /* An image file is checked before anything is made: a wrong file
          * then costs nothing to refuse. */
         if (kind == IMAGE_FILE && a.have_digest) {
-                _cleanup_close_ int fd = open(image, O_RDONLY | O_NOCTTY | O_CLOEXEC);
-                if (fd < 0)
-                        return log_error_errno(negative_errno(), "Failed to open image %s: %m", image);
-                r = image_digest_file_fd(fd, got);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to compute the digest of %s: %m", image);
-                r = check_digest(image, a.digest, got);
+                r = check_file_digest(image, a.digest);
                 if (r < 0)
                         return r;
         }
