@@ -49,7 +49,19 @@ static void test_valid(void) {
         CHECK(a.uid == 65534);
         CHECK(a.workspace_size == 67108864ULL);
         CHECK(a.n_syscalls == 0 && a.n_secrets == 0 && !a.shared_state);
+        CHECK_MSG(!a.allow_write_execute, "W^X is the default");
         configure_args_done(&a);
+
+        CHECK(parse(&a, OK_BASE, "--memory-deny-write-execute=no", NULL) == 1);
+        CHECK_MSG(a.allow_write_execute, "--memory-deny-write-execute=no lifts W^X");
+        configure_args_done(&a);
+        CHECK(parse(&a, OK_BASE, "--memory-deny-write-execute=yes", NULL) == 1);
+        CHECK_MSG(!a.allow_write_execute, "--memory-deny-write-execute=yes keeps it");
+        configure_args_done(&a);
+        CHECK_MSG(parse(NULL, OK_BASE, "--memory-deny-write-execute=0", NULL) < 0, "only yes and no are taken");
+        CHECK_MSG(parse(NULL, OK_BASE, "--memory-deny-write-execute=", NULL) < 0, "an empty value is refused");
+        CHECK_MSG(parse(NULL, OK_BASE, "--memory-deny-write-execute=yes", "--memory-deny-write-execute=no", NULL) < 0,
+                  "--memory-deny-write-execute= twice is refused");
 
         r = parse(&a, "--name=a-b-c1", "--uid=1000", "--workspace-size=8388608",
                   "--syscalls=ptrace,io_uring_setup,open_by_handle_at",
