@@ -117,9 +117,10 @@ check "it wrote and read back its workspace" \
 check "it said ready over \$NOTIFY_SOCKET" wait_log agent@e2e-py.service "^agent: notify: ready" 60
 check_output "systemd shows the agent's STATUS= text" "agent: serving" \
         systemctl show -p StatusText --value agent@e2e-py.service
-# Three times WatchdogSec= later it is still there: the heartbeats arrive.
-sleep 12
-check "12s later (WatchdogSec=20s) it is still active: its heartbeats arrive" unit_is agent@e2e-py.service active
+# Over twice WatchdogSec= later it is still there: the heartbeats arrive
+# (agent-init ends an agent that misses its deadline).
+sleep 45
+check "45s later (WatchdogSec=20s) it is still active: its heartbeats arrive" unit_is agent@e2e-py.service active
 check "and agent-init never said it missed one" bash -c "! journalctl -q --no-pager -o cat -u agent@e2e-py.service | grep -q 'missed its heartbeat'"
 systemctl stop agent@e2e-py.service >/dev/null 2>&1
 unit_is agent@e2e-py.service active && log_tail agent@e2e-py.service | sed 's/^/# /'
@@ -145,8 +146,8 @@ diag "what the operator sees:"
 unit_log agent@e2e-node-wx.service | grep -E 'Fatal|Check failed|agent-init|died' | head -n 8 | sed 's/^/#   /'
 
 # --- Node.js with MemoryDenyWriteExecute=no: runs
-check_output "the Node.js unit passes the key to configure and agent-init" \
-        "--memory-deny-write-execute=no.*--memory-deny-write-execute=no" systemctl cat agent@e2e-node.service
+check "the Node.js unit passes the key to configure and agent-init" \
+        test "$(systemctl cat agent@e2e-node.service | grep -c -- '--memory-deny-write-execute=no')" = 2
 check "Node.js with MemoryDenyWriteExecute=no starts" timeout 300 systemctl start agent@e2e-node.service
 check "its start names the exception it used" \
         has agent@e2e-node.service "approved-image policy exceptions used \\(ImageAllow=\\): $node\$"
