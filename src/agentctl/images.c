@@ -74,7 +74,7 @@ static int load_quiet(const AgentSource *s, Agent **ret) {
 
 /* Definitions that do not load are no one's use of an image; `agentctl
  * verify` shows their problems. */
-static int collect_uses(Uses *u, const char *only, char **ret_ref) {
+static int collect_uses(Uses *u, const char *only, char **ret_ref, char ***ret_allow) {
         _cleanup_strv_free_ char **path = NULL;
         AgentSource *s = NULL;
         size_t n = 0;
@@ -101,6 +101,7 @@ static int collect_uses(Uses *u, const char *only, char **ret_ref) {
                 }
                 if (only) {
                         *ret_ref = strdup(a->image);
+                        *ret_allow = TAKE_PTR(a->image_allow);
                         r = *ret_ref ? 1 : -ENOMEM;
                         break;
                 }
@@ -215,7 +216,7 @@ int verb_images(Ctl *c, char **args) {
                 log_error("'agentctl images --prune' changes the image cache and needs root.");
                 return -CTL_E_NOT_ROOT;
         }
-        r = collect_uses(&u, NULL, NULL);
+        r = collect_uses(&u, NULL, NULL, NULL);
         if (r < 0)
                 return ctl_plain_failure(r);
         r = oci_cache_list(&e, &n);
@@ -249,13 +250,14 @@ int verb_images(Ctl *c, char **args) {
 
 int verb_pull(Ctl *c, char **args) {
         _cleanup_free_ char *ref = NULL, *file = NULL;
+        _cleanup_strv_free_ char **allow = NULL;
         int r;
 
         if (!agent_name_is_valid(args[0])) {
                 log_error("'%s' is not a valid agent name.", args[0]);
                 return -CTL_E_USAGE;
         }
-        r = collect_uses(NULL, args[0], &ref);
+        r = collect_uses(NULL, args[0], &ref, &allow);
         if (r == -ENOENT) {
                 log_error("No agent '%s' is defined (see 'agentctl verify').", args[0]);
                 return -CTL_E_UNKNOWN;
@@ -269,7 +271,9 @@ int verb_pull(Ctl *c, char **args) {
                           args[0]);
                 return -CTL_E_USAGE;
         }
-        r = oci_provision(ref, &file);
+        /* The tree is checked with the agent's own ImageAllow= exceptions; every
+         * start checks the mounted image again with its own. */
+        r = oci_provision(ref, allow, strv_length(allow), &file);
         if (r < 0)
                 return ctl_plain_failure(r);
         printf("%s: %s is %s\n", args[0], ref, file);

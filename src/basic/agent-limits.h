@@ -34,6 +34,12 @@
 #define ENVIRONMENT_MAX 128
 #define EXTRA_SYSCALLS_MAX 64
 #define DESCRIPTION_MAX 256
+/* [Agent] ImageAllow=: policy exceptions for interpreters. An image needs one
+ * or two (the interpreter and perhaps a versioned link); more means it holds
+ * more runtimes than an agent should. */
+#define IMAGE_ALLOW_MAX 8
+/* A path inside the image, as ImageAllow= and --image-allow= take it. */
+#define IMAGE_PATH_MAX 1024
 
 /* --- sizes ----------------------------------------------------------------
  * A secret is a key, a token or a certificate, never bulk data: refusing

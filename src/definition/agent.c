@@ -20,6 +20,7 @@ Agent *agent_free(Agent *a) {
         strv_free(a->dropin_paths);
         free(a->image);
         free(a->image_digest);
+        strv_free(a->image_allow);
         strv_free(a->exec);
         strv_free(a->health_check);
         free(a->description);

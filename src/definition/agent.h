@@ -35,6 +35,7 @@ typedef struct Agent {
         /* [Agent] */
         char *image;         /* absolute path or bare image name */
         char *image_digest;  /* "sha256:HEX" or NULL */
+        char **image_allow;  /* ImageAllow=: interpreter paths inside the image, or NULL */
         char **exec;         /* argv; exec[0] absolute */
         char *description;
         char **environment;  /* KEY=VALUE */
@@ -63,6 +64,7 @@ typedef struct Agent {
         bool cap_net_bind_service;
         char **system_calls;
         NetworkMode network;
+        bool memory_deny_write_execute;
 
         /* [Volumes] */
         uint64_t workspace_size;

@@ -13,6 +13,7 @@
 #include "capability-table.h"
 #include "egress-policy.h"
 #include "image-ref.h"
+#include "image-programs.h"
 #include "macro.h"
 #include "parse-value.h"
 #include "policy.h"
@@ -388,6 +389,31 @@ static int parse_system_calls(const SchemaKey *k, const char *v, Agent *a, char 
         return parse_list(k, v, a, "system calls", check_system_call, why, why_size);
 }
 
+static int check_image_allow(char **paths, size_t i, char *why, size_t why_size) {
+        const ImageProgram *p = NULL;
+        ImageAllowVerdict v = image_allow_check(paths[i], &p);
+
+        for (size_t j = 0; j < i; j++)
+                if (streq(paths[i], paths[j])) {
+                        WHY("%.128s is listed twice", paths[i]);
+                        return -EINVAL;
+                }
+        switch (v) {
+        case IMAGE_ALLOW_OK:
+                return 0;
+        case IMAGE_ALLOW_NEVER:
+                WHY("%.128s is %s: %s", paths[i], p->reason, image_allow_verdict_to_string(v));
+                return -EPERM;
+        default:
+                WHY("%.128s is %s", paths[i], image_allow_verdict_to_string(v));
+                return -EINVAL;
+        }
+}
+
+static int parse_image_allow(const SchemaKey *k, const char *v, Agent *a, char *why, size_t why_size) {
+        return parse_list(k, v, a, "paths", check_image_allow, why, why_size);
+}
+
 #define SEC(n) ((uint64_t) (n) * USEC_PER_SEC)
 
 
@@ -400,6 +426,12 @@ const SchemaKey schema_keys[] = {
         { "Agent", "ImageDigest", parse_digest, offsetof(Agent, image_digest), 0, 0, NULL, false,
           "sha256: and 64 lowercase hex digits (see agent-runtime digest)",
           "The image must have this digest or the agent does not start." },
+        { "Agent", "ImageAllow", parse_image_allow, offsetof(Agent, image_allow), 0, IMAGE_ALLOW_MAX, NULL, false,
+          "absolute paths inside the image whose file name is an interpreter's (python3*, node, perl, ruby); "
+          "never a shell, network tool, package manager or compiler; at most 8",
+          "Interpreters the approved-image policy accepts in this image although it refuses their names; still "
+          "refused if setuid, setgid, with capabilities, a device or not an ELF program. Every start logs the "
+          "exceptions it used." },
         { "Agent", "Exec", parse_exec, offsetof(Agent, exec), 0, EXEC_ARGS_MAX, NULL, true,
           "an absolute path inside the image, then arguments; quotes group words; no shell",
           "Command line of the agent." },
@@ -467,6 +499,10 @@ const SchemaKey schema_keys[] = {
         { "Security", "SystemCalls", parse_system_calls, offsetof(Agent, system_calls), 0, EXTRA_SYSCALLS_MAX, NULL, false,
           "system call names known to libseccomp, none of the never-allowed ones",
           "System calls added to the allow-list." },
+        { "Security", "MemoryDenyWriteExecute", parse_bool, offsetof(Agent, memory_deny_write_execute), 0, 0, "yes", false,
+          "a boolean (yes/no)",
+          "no lets the agent map writable and executable memory (JIT runtimes: V8/Node.js, JVMs); with yes such a "
+          "runtime fails at start and agent-init names this key." },
         { "Security", "Network", parse_network, offsetof(Agent, network), 0, 0, "none", false,
           "none or private",
           "none: loopback only; private: a veth link to the host." },

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* agent-init --uid=UID [--keep-caps=CAP,…] [--seccomp-filter=PATH] [--chdir=DIR]
  *            [--require-userns] [--apparmor=required|optional] [--exec-dir=DIR…]
- *            [--notify] [--watchdog-usec=USEC]
+ *            [--notify] [--watchdog-usec=USEC] [--memory-deny-write-execute=yes|no]
  *            [--health-interval-usec=USEC --health-retries=N --health-check=WORD…]
  *            -- EXEC [ARGS…]
  *
@@ -46,6 +46,15 @@
  * check that could not start is retried at the next interval, not sooner,
  * and warnings are rate-limited. Either way systemd sees a failure and its
  * restart policy decides what happens next.
+ *
+ * W^X: the filter (src/seccomp/policy.c) refuses writable+executable memory
+ * unless the definition says MemoryDenyWriteExecute=no, and so does
+ * --memory-deny-write-execute= here. A JIT runtime then gets EPERM from
+ * mmap()/mprotect() and typically aborts (V8: SIGTRAP or SIGABRT, after a
+ * "Fatal process out of memory" or "Check failed" line). When the agent dies
+ * of such a signal soon after it started and W^X is in force, init says
+ * which key would change that, so the operator sees the cause, not just a
+ * signal number.
  *
  * The binary is static (glibc) and has no dependencies: it is bind-mounted
  * into distroless images. */
@@ -98,6 +107,11 @@ static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUS
 #define EXIT_HEARTBEAT 3
 #define EXIT_UNHEALTHY 4
 
+/* An agent that dies of a crash signal within this long of its start while
+ * W^X is in force gets the MemoryDenyWriteExecute= hint. A JIT runtime
+ * allocates its code space at start; ten times what the slowest guest needs. */
+#define EARLY_DEATH_USEC (60 * UINT64_C(1000000))
+
 /* Abstract socket name the agent sends sd_notify messages to. */
 #define NOTIFY_NAME "agentcage/notify"
 
@@ -110,6 +124,7 @@ static bool arg_apparmor_optional = false;
 static char *arg_exec_dirs[EXEC_DIRS_MAX];
 static size_t arg_n_exec_dirs = 0;
 static bool arg_notify = false;
+static bool arg_deny_write_execute = true;
 static uint64_t arg_watchdog_usec = 0;
 static uint64_t arg_health_interval_usec = 0;
 static uint64_t arg_health_retries = 0;
@@ -180,7 +195,7 @@ static int parse_caps(const char *s, uint64_t *ret) {
 enum {
         ARG_UID = 0x100, ARG_KEEP_CAPS, ARG_FILTER, ARG_CHDIR, ARG_REQUIRE_USERNS, ARG_NOTIFY,
         ARG_WATCHDOG, ARG_HEALTH_INTERVAL, ARG_HEALTH_RETRIES, ARG_HEALTH_CHECK, ARG_APPARMOR,
-        ARG_EXEC_DIR,
+        ARG_EXEC_DIR, ARG_MDWE,
 };
 
 /* --watchdog-usec=, --health-*=. */
@@ -209,6 +224,15 @@ static int parse_monitor_arg(int c, char *arg) {
                 arg_health[arg_n_health++] = arg;
                 break;
         }
+        return 0;
+}
+
+/* --memory-deny-write-execute=yes|no, once. */
+static int parse_mdwe(const char *arg, bool *seen) {
+        if (*seen || (!streq(arg, "yes") && !streq(arg, "no")))
+                return log_error_errno(-EINVAL, "Invalid or repeated --memory-deny-write-execute=%s: expected yes or no.", arg);
+        arg_deny_write_execute = streq(arg, "yes");
+        *seen = true;
         return 0;
 }
 
@@ -247,9 +271,10 @@ static int parse_argv(int argc, char *argv[]) {
                 { "health-check",         required_argument, NULL, ARG_HEALTH_CHECK    },
                 { "apparmor",             required_argument, NULL, ARG_APPARMOR        },
                 { "exec-dir",             required_argument, NULL, ARG_EXEC_DIR        },
+                { "memory-deny-write-execute", required_argument, NULL, ARG_MDWE     },
                 {}
         };
-        bool have_caps = false, have_filter = false, have_apparmor = false;
+        bool have_caps = false, have_filter = false, have_apparmor = false, have_mdwe = false;
         int c, r;
 
         opterr = 0;
@@ -259,7 +284,8 @@ static int parse_argv(int argc, char *argv[]) {
                 switch (c) {
                 case 'h':
                         printf("agent-init --uid=UID [--keep-caps=CAP,…] [--seccomp-filter=PATH] [--apparmor=required|optional]\n"
-                               "           [--exec-dir=DIR…] [--notify] [--health-…] -- EXEC [ARGS…]\n");
+                               "           [--exec-dir=DIR…] [--notify] [--health-…] [--memory-deny-write-execute=yes|no]\n"
+                               "           -- EXEC [ARGS…]\n");
                         return 0;
                 case ARG_UID:
                         if (arg_uid != (uid_t) -1)
@@ -315,6 +341,10 @@ static int parse_argv(int argc, char *argv[]) {
                                 return log_error_errno(-EINVAL, "--exec-dir= takes an absolute path, at most %d times.",
                                                        EXEC_DIRS_MAX);
                         arg_exec_dirs[arg_n_exec_dirs++] = optarg;
+                        break;
+                case ARG_MDWE:
+                        if (parse_mdwe(optarg, &have_mdwe) < 0)
+                                return -EINVAL;
                         break;
                 case '?':
                         return log_error_errno(-EINVAL, "Unknown option or missing argument: %s", argv[optind - 1]);
@@ -442,6 +472,7 @@ typedef struct Supervisor {
         int signal_fd;
         int notify_fd;          /* from the agent, or -1 */
         int upstream_fd;        /* to systemd-nspawn, or -1 */
+        uint64_t started;       /* CLOCK_MONOTONIC µs of the fork */
         uint64_t watchdog_deadline;
         pid_t health_pid;
         uint64_t health_next;
@@ -498,6 +529,24 @@ _noreturn_ static void exec_child(char **argv) {
         execv(argv[0], argv);
         log_error_errno(negative_errno(), "Failed to execute %s: %m", argv[0]);
         _exit(errno == ENOENT ? 127 : 126);
+}
+
+/* The agent is gone with STATUS: if that looks like a JIT refused W^X memory,
+ * say which key of the definition would allow it. */
+static void explain_agent_death(const Supervisor *s, int status) {
+        int sig;
+
+        if (!WIFSIGNALED(status) || !arg_deny_write_execute || s->verdict >= 0)
+                return;
+        sig = WTERMSIG(status);
+        if (sig != SIGTRAP && sig != SIGABRT && sig != SIGILL && sig != SIGSEGV && sig != SIGBUS)
+                return;
+        if (now_usec() - s->started > EARLY_DEATH_USEC)
+                return;
+        log_error("The agent died of signal %d (%s) %" PRIu64 "s after it started, with writable+executable "
+                  "memory refused. If it is a JIT runtime (Node.js/V8, a JVM), set [Security] "
+                  "MemoryDenyWriteExecute=no in its definition.",
+                  sig, strsignal(sig), (now_usec() - s->started) / 1000000);
 }
 
 static void end_agent(Supervisor *s, int verdict) {
@@ -652,8 +701,10 @@ static int supervise(Supervisor *s) {
                                 break; /* nothing more now, or no children */
                         if (pid == s->health_pid && (WIFEXITED(status) || WIFSIGNALED(status)))
                                 health_result(s, status);
-                        else if (pid == s->agent && (WIFEXITED(status) || WIFSIGNALED(status)))
+                        else if (pid == s->agent && (WIFEXITED(status) || WIFSIGNALED(status))) {
+                                explain_agent_death(s, status);
                                 return s->verdict >= 0 ? s->verdict : exit_code_of(status);
+                        }
                 }
         }
 }
@@ -776,6 +827,7 @@ int main(int argc, char *argv[]) {
                 exec_child(arg_exec);
 
         sup.agent = agent;
+        sup.started = now_usec();
         if (arg_watchdog_usec)
                 sup.watchdog_deadline = now_usec() + arg_watchdog_usec;
         if (arg_n_health > 0)

@@ -85,6 +85,9 @@ static void add_init(Argv *a, const RuntimeConfig *c) {
         add(a, "--require-userns");
         if (c->apparmor == APPARMOR_OPTIONAL)
                 add(a, "--apparmor=optional");
+        /* agent-init names the key when a JIT dies under W^X. */
+        if (c->allow_write_execute)
+                add(a, "--memory-deny-write-execute=no");
         /* After the uid change: the workspace belongs to the agent's uid. */
         add(a, "--chdir=%s", c->working_directory);
         if (c->notify)

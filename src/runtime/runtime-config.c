@@ -12,6 +12,7 @@
 #include "log.h"
 #include "macro.h"
 #include "parse-value.h"
+#include "image-programs.h"
 #include "runtime-config.h"
 #include "runtime.h"
 
@@ -31,6 +32,7 @@ void runtime_config_done(RuntimeConfig *c) {
         strv_free(c->environment);
         free(c->working_directory);
         strv_free(c->exec);
+        strv_free(c->image_allow);
         *c = (RuntimeConfig) {};
 }
 
@@ -203,6 +205,35 @@ static int set_keep_caps(RuntimeConfig *c, const char *v) {
         return 0;
 }
 
+static int set_image_allow(RuntimeConfig *c, const char *v) {
+        char **n;
+
+        /* The same rule the generator applied: only an interpreter's exact
+         * path (src/basic/image-programs.c); the scan checks the file. */
+        if (image_allow_check(v, NULL) != IMAGE_ALLOW_OK)
+                return log_error_errno(-EPERM, "--image-allow=%s: not a path the approved-image policy may except.", v);
+        if (c->n_image_allow >= IMAGE_ALLOW_MAX)
+                return log_error_errno(-E2BIG, "--image-allow=: more than %d paths.", IMAGE_ALLOW_MAX);
+        n = reallocarray(c->image_allow, c->n_image_allow + 2, sizeof(char *));
+        if (!n)
+                return log_oom();
+        c->image_allow = n;
+        n[c->n_image_allow] = strdup(v);
+        if (!n[c->n_image_allow])
+                return log_oom();
+        n[++c->n_image_allow] = NULL;
+        return 0;
+}
+
+static int set_mdwe(RuntimeConfig *c, const char *v) {
+        bool b;
+
+        if (parse_boolean(v, &b) < 0)
+                return log_error_errno(-EINVAL, "--memory-deny-write-execute=%s: expected yes or no.", v);
+        c->allow_write_execute = !b;
+        return 0;
+}
+
 static int set_notify(RuntimeConfig *c, const char *v) {
         c->notify = true;
         return 0;
@@ -276,6 +307,8 @@ static const struct {
         { "name",                 true,  false, set_name              },
         { "image",                true,  false, set_image             },
         { "image-digest",         true,  false, set_image_digest      },
+        { "image-allow",          true,  true,  set_image_allow       },
+        { "memory-deny-write-execute", true, false, set_mdwe          },
         { "uid",                  true,  false, set_uid               },
         { "workspace-size",       true,  false, set_workspace_size    },
         { "tmp-size",             true,  false, set_tmp_size          },

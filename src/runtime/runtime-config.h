@@ -36,6 +36,9 @@ typedef struct RuntimeConfig {
         char *name;
         char *image;                           /* absolute path or bare image name */
         char image_digest[IMAGE_DIGEST_STRING_MAX]; /* "" when not pinned */
+        char **image_allow;                    /* ImageAllow= paths, NULL-terminated, or NULL */
+        size_t n_image_allow;
+        bool allow_write_execute;              /* MemoryDenyWriteExecute=no */
         uid_t uid;                             /* inside the namespace, 1…65534 */
         uint64_t workspace_size;
         uint64_t tmp_size;                     /* 0: no /tmp mount */

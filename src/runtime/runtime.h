@@ -15,7 +15,9 @@
 
 /* Provision: resolve IMAGE, check it, mount it read-only at the agent's
  * root directory (image/provision.c). */
-int runtime_provision(const RuntimeConfig *c);
+/* On success *ret_exceptions (if not NULL) holds the ImageAllow= paths the
+ * image needed (NULL-terminated, NULL if none; strv_free()). */
+int runtime_provision(const RuntimeConfig *c, char ***ret_exceptions);
 /* Recycle: tear down everything provision and configure made (recycle.c).
  * The user-namespace lease stays the agent's. */
 int runtime_recycle(const char *name);
@@ -69,6 +71,11 @@ typedef struct ImageViolation {
 typedef struct ImagePolicyReport {
         ImageViolation *violations;
         size_t n_violations;
+        /* The ImageAllow= paths that lifted a refusal, in walk order, each
+         * once; NULL-terminated, or NULL when none was used. This is what
+         * goes into AgentStateInfo.image_exceptions. */
+        char **exceptions;
+        size_t n_exceptions;
 } ImagePolicyReport;
 
 void image_policy_report_done(ImagePolicyReport *r);
@@ -86,9 +93,14 @@ typedef enum ImagePolicyFlags {
  * capabilities, device nodes, hard links to files outside the tree (more
  * links than names in it), missing mount points, and with
  * IMAGE_POLICY_ROOT_OWNED what non-root users could change), in walk order.
- * Returns 0 when the scan completed (whether or not it found violations) or
- * -errno; does not log. */
-int image_policy_scan(int root_fd, ImagePolicyFlags flags, ImagePolicyReport *ret);
+ * ALLOW (N_ALLOW absolute paths inside the image, from ImageAllow=) lifts
+ * the name rule for exactly those paths when their row is an interpreter's;
+ * every other rule still applies to them. The paths that were used are in
+ * ret->exceptions. An ALLOW entry that image_allow_check() does not pass
+ * makes the scan fail with -EPERM. Returns 0 when the scan completed
+ * (whether or not it found violations) or -errno; does not log. */
+int image_policy_scan(int root_fd, ImagePolicyFlags flags, char *const *allow, size_t n_allow,
+                      ImagePolicyReport *ret);
 
 /* Checks that PATH and every directory above it can only be changed by
  * root: owned by uid 0, and writable by no other group or user unless the

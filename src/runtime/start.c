@@ -37,7 +37,7 @@ static uint64_t now_realtime_usec(void) {
 }
 
 /* agent.state: what agentctl needs about the running agent, fixed now. */
-static int write_state(const RuntimeConfig *c, uint32_t base) {
+static int write_state(const RuntimeConfig *c, uint32_t base, char **image_exceptions) {
         AgentStateInfo info = {
                 .started_usec = now_realtime_usec(),
                 .orphan_timeout_usec = c->orphan_timeout_usec,
@@ -45,6 +45,7 @@ static int write_state(const RuntimeConfig *c, uint32_t base) {
                 .apparmor = c->apparmor,
                 .image = c->image,
                 .image_digest = *c->image_digest ? (char *) c->image_digest : NULL,
+                .image_exceptions = image_exceptions,
         };
         int r = agent_state_info_write(c->name, &info);
 
@@ -78,7 +79,7 @@ static int egress_hand_over(const RuntimeConfig *c) {
 }
 
 int runtime_start(const RuntimeConfig *c) {
-        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_strv_free_ char **argv = NULL, **image_exceptions = NULL;
         uint32_t base;
         int r;
 
@@ -93,7 +94,7 @@ int runtime_start(const RuntimeConfig *c) {
                 log_warning("Agent %s may run WITHOUT AppArmor confinement: the site chose "
                             "AGENTCAGE_APPARMOR=optional. agent-init says whether the profile was entered.",
                             c->name);
-        r = runtime_provision(c);
+        r = runtime_provision(c, &image_exceptions);
         if (r < 0)
                 return r;
         /* Before the first secret or byte of workspace exists. */
@@ -106,7 +107,7 @@ int runtime_start(const RuntimeConfig *c) {
         r = runtime_nspawn_argv(c, base, &argv);
         if (r < 0)
                 return log_oom();
-        r = write_state(c, base);
+        r = write_state(c, base, image_exceptions);
         if (r < 0)
                 return r;
         if (c->network == RUNTIME_NETWORK_EGRESS) {

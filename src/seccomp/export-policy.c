@@ -68,7 +68,7 @@ static char *const *bpf_extra;
 static size_t bpf_n_extra;
 
 static int write_bpf(FILE *f) {
-        int r = seccomp_policy_write_bpf(bpf_extra, bpf_n_extra, fileno(f));
+        int r = seccomp_policy_write_bpf(bpf_extra, bpf_n_extra, 0, fileno(f));
         return r < 0 ? r : 0;
 }
 

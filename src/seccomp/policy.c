@@ -135,6 +135,7 @@ static const AllowEntry allow_list[] = {
         { "mmap", ARG_MMAP_NO_WX },
         { "munmap" },
         { "mprotect", ARG_MPROTECT_NO_EXEC },
+        /* Not pkey_*: see the never-allowed list. */
         { "mremap" },
         { "madvise" },
         { "msync" },
@@ -400,6 +401,15 @@ static const NeverEntry never_list[] = {
         { "migrate_pages", "moves other processes' pages between NUMA nodes" },
         { "move_pages", "moves other processes' pages between NUMA nodes" },
 
+        /* --- memory protection keys: all three fail with EPERM, whatever
+         * MemoryDenyWriteExecute= says. V8 (Node.js 18 calls pkey_alloc at
+         * start, even with --jitless) and glibc take a failed pkey_alloc()
+         * as "no protection keys" and go on; the unit's own filter refuses
+         * them with the same EPERM, so nothing dies of SIGSYS. --- */
+        { "pkey_mprotect", "mprotect() with a protection key: allowed, it would be the way around the W^X rule on mprotect()" },
+        { "pkey_alloc", "protection keys are not offered to agents (runtimes fall back when pkey_alloc fails)" },
+        { "pkey_free", "protection keys are not offered to agents (runtimes fall back when pkey_alloc fails)" },
+
         /* --- raw hardware (x86) --- */
         { "iopl", "raw I/O port access" },
         { "ioperm", "raw I/O port access" },
@@ -481,13 +491,19 @@ static int emit(rule_func_t f, void *userdata, PolicyRule *rule, unsigned n_cmp)
 }
 
 /* Expands an allow-list entry into its libseccomp rules. */
-static int expand_allow(const AllowEntry *e, int nr, rule_func_t f, void *userdata) {
+static int expand_allow(const AllowEntry *e, int nr, SeccompPolicyFlags flags, rule_func_t f, void *userdata) {
         PolicyRule rule = {
                 .name = e->name,
                 .nr = nr,
                 .action = SCMP_ACT_ALLOW,
         };
         int r;
+
+        /* MemoryDenyWriteExecute=no: this agent's JIT may map and make
+         * executable what it wrote. Only the W^X filters are lifted. */
+        if ((flags & SECCOMP_POLICY_ALLOW_WRITE_EXECUTE) &&
+            (e->filter == ARG_MMAP_NO_WX || e->filter == ARG_MPROTECT_NO_EXEC))
+                return emit(f, userdata, &rule, 0);
 
         switch (e->filter) {
 
@@ -568,7 +584,7 @@ static int expand_allow(const AllowEntry *e, int nr, rule_func_t f, void *userda
  * allow-list, then the never-allowed entries that return something other than
  * the default EPERM. Entries for syscalls this architecture lacks are skipped;
  * a name libseccomp does not know at all is a bug in the tables (-EINVAL). */
-static int policy_foreach_rule(rule_func_t f, void *userdata) {
+static int policy_foreach_rule(SeccompPolicyFlags flags, rule_func_t f, void *userdata) {
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(allow_list); i++) {
@@ -578,7 +594,7 @@ static int policy_foreach_rule(rule_func_t f, void *userdata) {
                 if (nr < 0)
                         continue;
 
-                r = expand_allow(allow_list + i, nr, f, userdata);
+                r = expand_allow(allow_list + i, nr, flags, f, userdata);
                 if (r < 0)
                         return r;
         }
@@ -692,11 +708,11 @@ static void seccomp_releasep(scmp_filter_ctx *ctx) {
                 seccomp_release(*ctx);
 }
 
-int seccomp_policy_write_bpf(char *const *extra, size_t n_extra, int fd) {
+int seccomp_policy_write_bpf(char *const *extra, size_t n_extra, SeccompPolicyFlags flags, int fd) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
         int r;
 
-        if (fd < 0 || (n_extra > 0 && !extra))
+        if (fd < 0 || (n_extra > 0 && !extra) || (flags & ~SECCOMP_POLICY_ALLOW_WRITE_EXECUTE))
                 return -EINVAL;
 
         /* Refuse before building anything: the caller should have checked,
@@ -731,7 +747,7 @@ int seccomp_policy_write_bpf(char *const *extra, size_t n_extra, int fd) {
          * speed. */
         (void) seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 
-        r = policy_foreach_rule(add_rule, ctx);
+        r = policy_foreach_rule(flags, add_rule, ctx);
         if (r < 0)
                 return r;
 
@@ -884,7 +900,7 @@ int seccomp_policy_write_oci_json_extra(FILE *f, char *const *extra, size_t n_ex
                 "                        \"names\": [",
                 EPERM, arch);
 
-        r = policy_foreach_rule(json_rule, &s);
+        r = policy_foreach_rule(0, json_rule, &s);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n_extra; i++) {
@@ -900,7 +916,7 @@ int seccomp_policy_write_oci_json_extra(FILE *f, char *const *extra, size_t n_ex
 
         s.conditional = true;
         s.n = 0;
-        r = policy_foreach_rule(json_rule, &s);
+        r = policy_foreach_rule(0, json_rule, &s);
         if (r < 0)
                 return r;
 

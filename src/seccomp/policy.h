@@ -17,19 +17,28 @@
  * native architecture); -EPERM if it is on the never-allowed list, with
  * *ret_reason (if not NULL) set to a static string saying why. The
  * argument-filtered syscalls (clone, socket, socketpair, personality, ioctl,
- * mmap, mprotect)
+ * mmap, mprotect, pkey_mprotect)
  * are refused with -EPERM too: adding them unconditionally would lift their
  * filter. */
 int seccomp_policy_check_extra(const char *name, const char **ret_reason);
 
-/* Builds the agent filter (the allow-list plus the given extra syscalls, which
- * the caller has checked with seccomp_policy_check_extra()) and writes it as a
- * raw BPF program (struct sock_filter[]) to fd. An extra that
- * seccomp_policy_check_extra() refuses makes this fail with the same error
- * (nothing is written then). Logs nothing. Returns 0 or -errno. */
-int seccomp_policy_write_bpf(char *const *extra, size_t n_extra, int fd);
+typedef enum SeccompPolicyFlags {
+        /* [Security] MemoryDenyWriteExecute=no: mmap(), mprotect() and
+         * pkey_mprotect() without their W^X filters, for a JIT (V8, JVMs).
+         * Every other rule stays. */
+        SECCOMP_POLICY_ALLOW_WRITE_EXECUTE = 1 << 0,
+} SeccompPolicyFlags;
 
-/* Writes the allow-list in the OCI/Docker seccomp profile JSON format. Returns
+/* Builds the agent filter (the allow-list plus the given extra syscalls, which
+ * the caller has checked with seccomp_policy_check_extra(), shaped by FLAGS)
+ * and writes it as a raw BPF program (struct sock_filter[]) to fd. An extra
+ * that seccomp_policy_check_extra() refuses makes this fail with the same
+ * error (nothing is written then); so do unknown flags (-EINVAL). Logs
+ * nothing. Returns 0 or -errno. */
+int seccomp_policy_write_bpf(char *const *extra, size_t n_extra, SeccompPolicyFlags flags, int fd);
+
+/* Writes the allow-list (the default, W^X included) in the OCI/Docker seccomp
+ * profile JSON format. Returns
  * 0 or -errno (including write errors on f, which is flushed). */
 int seccomp_policy_write_oci_json(FILE *f);
 /* The same with an agent's extra syscalls (its SystemCalls=) allowed too: the

@@ -200,6 +200,10 @@ static void add_config_options(ArgList *l, const Agent *a) {
         args_add(l, "--image=", a->image);
         if (a->image_digest)
                 args_add(l, "--image-digest=", a->image_digest);
+        for (char **p = a->image_allow; p && *p; p++)
+                args_add(l, "--image-allow=", *p);
+        if (!a->memory_deny_write_execute)
+                args_add(l, "--memory-deny-write-execute=no");
         args_add(l, "--uid=", u64_str(a->user, n1));
         args_add(l, "--workspace-size=", u64_str(a->workspace_size, n2));
         args_add(l, "--tmp-size=", u64_str(a->tmp_size, n3));

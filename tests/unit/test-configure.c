@@ -385,7 +385,29 @@ static void test_nspawn_argv(void) {
                 if (strncmp(*p, "--drop-capability=", 18) == 0)
                         CHECK_MSG(strstr(*p, "CAP_NET_BIND_SERVICE") && strstr(*p, "CAP_SYS_ADMIN") && !strstr(*p, "CAP_SETUID,"),
                                   "drop list: everything but SETUID, SETGID and SETPCAP");
+        CHECK_MSG(has_word(w, "--bind=/run/agentcage/demo/tmp:/dev/shm"), "/dev/shm is the noexec /tmp");
+        CHECK(!has_word(w, "--memory-deny-write-execute=no") && !has_word(w, "--apparmor=optional"));
         runtime_config_done(&a);
+        strv_free(w);
+        w = NULL;
+
+        /* [Egress]: nspawn stays in the unit's lo-only namespace, the agent is
+         * told where the proxy is; a JIT agent's init knows W^X is off. */
+        CHECK(parse_start(&a, (char *[]) { START_BASE, (char *) "--network=egress", (char *) "--memory-deny-write-execute=no",
+                                           (char *) "--image-allow=/usr/bin/node", (char *) "--apparmor=optional",
+                                           (char *) "--", (char *) "/usr/bin/node", NULL }) == 1);
+        CHECK(a.network == RUNTIME_NETWORK_EGRESS && a.allow_write_execute && a.n_image_allow == 1);
+        CHECK(runtime_nspawn_argv(&a, 0x00080000, &w) == 0);
+        CHECK(!has_word(w, "--private-network") && !has_word(w, "--network-veth"));
+        CHECK(has_word(w, "--setenv=HTTPS_PROXY=http://127.0.0.1:3128") && has_word(w, "--setenv=NO_PROXY=localhost,127.0.0.1"));
+        CHECK(word_index(w, "--memory-deny-write-execute=no") > word_index(w, "/run/agentcage/init"));
+        CHECK(word_index(w, "--apparmor=optional") > word_index(w, "/run/agentcage/init"));
+        runtime_config_done(&a);
+
+        CHECK_MSG(parse_start(NULL, (char *[]) { START_BASE, (char *) "--image-allow=/bin/sh", (char *) "--", (char *) "/x", NULL }) == -EPERM,
+                  "a shell is never excepted, whatever the unit says");
+        CHECK(parse_start(NULL, (char *[]) { START_BASE, (char *) "--image-allow=usr/bin/node", (char *) "--", (char *) "/x", NULL }) < 0);
+        CHECK(parse_start(NULL, (char *[]) { START_BASE, (char *) "--memory-deny-write-execute=maybe", (char *) "--", (char *) "/x", NULL }) == -EINVAL);
 }
 
 int main(void) {

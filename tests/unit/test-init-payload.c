@@ -250,6 +250,15 @@ int main(int argc, char *argv[]) {
         if (strcmp(argv[1], "orphan") == 0)
                 return mode_orphan();
 
+        /* What V8 does when it cannot get its code pages: abort by trap. */
+        if (strcmp(argv[1], "trap") == 0) {
+                signal(SIGTRAP, SIG_DFL);
+                raise(SIGTRAP);
+                return 3;
+        }
+        if (strcmp(argv[1], "exit-3") == 0)
+                return 3;
+
         if (strcmp(argv[1], "marker") == 0 && argc == 3) {
                 int fd = open(argv[2], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
                 return fd < 0 ? 1 : 0;

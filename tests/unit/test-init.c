@@ -243,6 +243,30 @@ static void test_orphans(void) {
         CHECK_MSG(has_line(out, "reaped"), "an orphaned grandchild is reaped by init, no zombie left");
 }
 
+/* A JIT runtime that dies at start under W^X gets a line naming the key;
+ * nothing of the kind when W^X is off or the agent merely exits. */
+static void test_write_execute_hint(void) {
+        static const char hint[] = "set [Security] MemoryDenyWriteExecute=no in its definition";
+        char fopt[600];
+        const char *out;
+        int rc;
+
+        snprintf(fopt, sizeof fopt, "--seccomp-filter=%s", filter);
+        rc = run_init(&out, (const char *const[]) { "--uid=65534", AA, fopt, "--", payload, "trap", NULL });
+        CHECK_MSG(rc == 128 + SIGTRAP, "an agent killed by SIGTRAP makes init exit 128+5 (%d)", rc);
+        CHECK_MSG(strstr(out, hint) && strstr(out, "died of signal 5"), "and init names MemoryDenyWriteExecute=no");
+        rc = run_init(&out, (const char *const[]) {
+                "--uid=65534", AA, fopt, "--memory-deny-write-execute=no", "--", payload, "trap", NULL });
+        CHECK_MSG(rc == 128 + SIGTRAP && !strstr(out, hint), "with --memory-deny-write-execute=no it does not");
+        rc = run_init(&out, (const char *const[]) { "--uid=65534", AA, fopt, "--", payload, "exit-3", NULL });
+        CHECK_MSG(rc == 3 && !strstr(out, hint), "an agent that exits with a status gets no hint");
+        CHECK(run_init(&out, (const char *const[]) {
+                "--uid=65534", AA, fopt, "--memory-deny-write-execute=maybe", "--", payload, "status", NULL }) == 2);
+        CHECK(run_init(&out, (const char *const[]) {
+                "--uid=65534", AA, fopt, "--memory-deny-write-execute=no", "--memory-deny-write-execute=no", "--",
+                payload, "status", NULL }) == 2);
+}
+
 static void test_refusals(void) {
         char fopt[600], eopt[600], marker[600];
         const char *out;
@@ -426,6 +450,7 @@ int main(int argc, char *argv[]) {
         test_signals();
         test_orphans();
         test_refusals();
+        test_write_execute_hint();
         test_apparmor();
         test_init_out_of_reach();
         test_exec_written();

@@ -83,7 +83,7 @@ static void test_tree(const char *tree, const char *binary_name) {
         CHECK_MSG(fd >= 0, "%s exists", tree);
         if (fd < 0)
                 return;
-        CHECK(image_policy_scan(fd, IMAGE_POLICY_ROOT_OWNED, &rep) == 0);
+        CHECK(image_policy_scan(fd, IMAGE_POLICY_ROOT_OWNED, NULL, 0, &rep) == 0);
         for (size_t i = 0; i < rep.n_violations; i++)
                 printf("#   %s: %s\n", rep.violations[i].path, rep.violations[i].reason);
         CHECK_MSG(rep.n_violations == 0, "the policy accepts %s", tree);

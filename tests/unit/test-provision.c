@@ -84,7 +84,7 @@ static int scan(const char *root, ImagePolicyReport *rep) {
         _cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        return image_policy_scan(fd, IMAGE_POLICY_ROOT_OWNED, rep);
+        return image_policy_scan(fd, IMAGE_POLICY_ROOT_OWNED, NULL, 0, rep);
 }
 
 static void test_policy(void) {
@@ -197,7 +197,7 @@ static void test_policy(void) {
 
                 {
                         _cleanup_close_ int fd = open(own, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        CHECK(image_policy_scan(fd, 0, &rep) == 0);
+                        CHECK(image_policy_scan(fd, 0, NULL, 0, &rep) == 0);
                         CHECK_MSG(rep.n_violations == 0, "without IMAGE_POLICY_ROOT_OWNED ownership is not looked at");
                         image_policy_report_done(&rep);
                 }

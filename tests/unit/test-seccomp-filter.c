@@ -336,6 +336,54 @@ static void probe_memory(void) {
         record(r, EXPECT_SUCCESS, 0, "mprotect(PROT_READ) works (RELRO)");
 }
 
+/* Protection keys fail with EPERM for every agent, W^X or not. */
+static void probe_pkeys(void) {
+        long r;
+
+        errno = 0;
+        r = syscall(SYS_pkey_alloc, 0L, 0L);
+        record(r, EXPECT_ERRNO, EPERM, "pkey_alloc() fails with EPERM (no SIGSYS; runtimes fall back)");
+        errno = 0;
+        r = syscall(SYS_pkey_mprotect, BAD, 4096L, (long) (PROT_READ | PROT_EXEC), 0L);
+        record(r, EXPECT_ERRNO, EPERM, "pkey_mprotect() fails with EPERM (it would get around W^X)");
+        errno = 0;
+        r = syscall(SYS_pkey_free, 0L);
+        record(r, EXPECT_ERRNO, EPERM, "pkey_free() fails with EPERM");
+}
+
+/* MemoryDenyWriteExecute=no: a JIT's code pages, and nothing else lifted. */
+static void probe_write_execute_allowed(void) {
+        unsigned char *p;
+        long r;
+
+        errno = 0;
+        p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        record(p == MAP_FAILED ? -1 : 0, EXPECT_SUCCESS, 0, "MemoryDenyWriteExecute=no: mmap(PROT_WRITE|PROT_EXEC) works");
+        if (p != MAP_FAILED) {
+#if defined(__x86_64__)
+                /* mov eax, 42; ret: code the agent wrote runs. */
+                static const unsigned char code[] = { 0xb8, 42, 0, 0, 0, 0xc3 };
+                memcpy(p, code, sizeof code);
+                r = ((int (*)(void)) (void *) p)();
+                record(r == 42 ? 0 : -1, EXPECT_SUCCESS, 0, "MemoryDenyWriteExecute=no: code written to it runs");
+#endif
+        }
+        errno = 0;
+        p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        r = p == MAP_FAILED ? -1 : mprotect(p, 4096, PROT_READ | PROT_EXEC);
+        record(r, EXPECT_SUCCESS, 0, "MemoryDenyWriteExecute=no: mprotect() of written memory to PROT_EXEC works");
+        probe_pkeys();
+        errno = 0;
+        r = syscall(SYS_unshare, (long) CLONE_NEWUSER);
+        record(r, EXPECT_ERRNO, EPERM, "MemoryDenyWriteExecute=no: unshare(CLONE_NEWUSER) still fails with EPERM");
+        errno = 0;
+        r = syscall(SYS_personality, (long) READ_IMPLIES_EXEC);
+        record(r, EXPECT_ERRNO, EPERM, "MemoryDenyWriteExecute=no: personality(READ_IMPLIES_EXEC) still fails");
+        errno = 0;
+        r = syscall(SYS_memfd_create, "x", 0L);
+        record(r, EXPECT_ERRNO, EPERM, "MemoryDenyWriteExecute=no: memfd_create() still fails");
+}
+
 static void probe_memfd(void) {
         errno = 0;
         long r = syscall(SYS_memfd_create, "x", 0U);
@@ -472,18 +520,22 @@ static bool probe_ok(const Probe *p) {
         return false;
 }
 
-static int make_filter(char *const *extra, size_t n_extra) {
+static int make_filter_flags(char *const *extra, size_t n_extra, SeccompPolicyFlags flags) {
         int fd = memfd_create("agent-seccomp", MFD_CLOEXEC);
         int r;
 
         if (fd < 0)
                 return -errno;
-        r = seccomp_policy_write_bpf(extra, n_extra, fd);
+        r = seccomp_policy_write_bpf(extra, n_extra, flags, fd);
         if (r < 0 || lseek(fd, 0, SEEK_SET) < 0) {
                 (void) close(fd);
                 return r < 0 ? r : -errno;
         }
         return fd;
+}
+
+static int make_filter(char *const *extra, size_t n_extra) {
+        return make_filter_flags(extra, n_extra, 0);
 }
 
 /* Forks a child that loads the filter from bpf_fd and runs fn; returns its
@@ -537,6 +589,7 @@ static void all_probes(void) {
         probe_sockets();
         probe_personality_ioctl();
         probe_memory();
+        probe_pkeys();
         probe_memfd();
         probe_files();
         probe_foreign_arch();
@@ -568,7 +621,7 @@ static void detect_ia32(void) {
 
 int main(int argc, char *argv[]) {
         char *extra[] = { (char *) "syncfs" };
-        _cleanup_close_ int bpf_fd = -EBADF, plain_fd = -EBADF, bad_fd = -EBADF;
+        _cleanup_close_ int bpf_fd = -EBADF, plain_fd = -EBADF, bad_fd = -EBADF, wx_fd = -EBADF;
         const char *name;
         int status;
 
@@ -606,6 +659,18 @@ int main(int argc, char *argv[]) {
 
         status = run_filtered(plain_fd, probe_no_extra);
         report("default filter", status);
+
+        /* The same default filter refuses W+X (probe_memory above, with the
+         * extra); MemoryDenyWriteExecute=no lifts exactly that. */
+        CHECK(lseek(plain_fd, 0, SEEK_SET) == 0); /* the child read it to the end */
+        status = run_filtered(plain_fd, probe_memory);
+        report("default filter (MemoryDenyWriteExecute=yes)", status);
+        wx_fd = make_filter_flags(NULL, 0, SECCOMP_POLICY_ALLOW_WRITE_EXECUTE);
+        CHECK_MSG(wx_fd >= 0, "the filter with MemoryDenyWriteExecute=no is built");
+        if (wx_fd >= 0) {
+                status = run_filtered(wx_fd, probe_write_execute_allowed);
+                report("MemoryDenyWriteExecute=no", status);
+        }
 
         /* A file that is not a whole number of instructions is refused. */
         bad_fd = memfd_create("bad", MFD_CLOEXEC);

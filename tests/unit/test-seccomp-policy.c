@@ -167,7 +167,7 @@ static off_t write_bpf_size(char *const *extra, size_t n, int *ret_r) {
                 *ret_r = -errno;
                 return -1;
         }
-        *ret_r = seccomp_policy_write_bpf(extra, n, fd);
+        *ret_r = seccomp_policy_write_bpf(extra, n, 0, fd);
         if (fstat(fd, &st) < 0)
                 return -1;
         return st.st_size;
@@ -201,8 +201,17 @@ static void test_write_bpf(void) {
         size = write_bpf_size(unknown, ELEMENTSOF(unknown), &r);
         CHECK_MSG(r == -EINVAL && size == 0, "an unknown extra is refused");
 
-        CHECK(seccomp_policy_write_bpf(NULL, 0, -1) == -EINVAL);
-        CHECK(seccomp_policy_write_bpf(NULL, 1, 1) == -EINVAL);
+        CHECK(seccomp_policy_write_bpf(NULL, 0, 0, -1) == -EINVAL);
+        CHECK(seccomp_policy_write_bpf(NULL, 1, 0, 1) == -EINVAL);
+        CHECK_MSG(seccomp_policy_write_bpf(NULL, 0, (SeccompPolicyFlags) 0x2, 1) == -EINVAL, "an unknown flag is refused");
+        {
+                const char *reason = NULL;
+                CHECK_MSG(seccomp_policy_check_extra("pkey_mprotect", &reason) == -EPERM && reason &&
+                                  strstr(reason, "W^X"),
+                          "pkey_mprotect cannot be added: it would get around W^X (%s)", strempty(reason));
+                CHECK_MSG(seccomp_policy_check_extra("pkey_alloc", NULL) == -EPERM, "pkey_alloc is never allowed");
+                CHECK_MSG(seccomp_policy_check_extra("pkey_free", NULL) == -EPERM, "pkey_free is never allowed");
+        }
 }
 
 /* Runs argv with stdout (and, if quiet, stderr) sent to /dev/null; returns

@@ -10,11 +10,19 @@
  * such an image outright is that it was built wrongly and whoever built it
  * should know.
  *
- * Programs are matched by file name anywhere in the tree (a renamed copy of a
- * shell is not caught; that is what the seccomp allow-list and AppArmor are
- * for). Regular files and symlinks count: /bin/sh -> dash is refused for
- * its name even though the link itself is harmless. Directories do not, so
- * /usr/lib/node or /usr/lib/python3 are fine. */
+ * Programs are matched by file name anywhere in the tree, against the one
+ * table in src/basic/image-programs.c (a renamed copy of a shell is not
+ * caught; that is what the seccomp allow-list and AppArmor are for). Regular
+ * files and symlinks count: /bin/sh -> dash is refused for its name even
+ * though the link itself is harmless. Directories do not, so /usr/lib/node or
+ * /usr/lib/python3 are fine.
+ *
+ * The one way around the table: a definition's ImageAllow= names the exact
+ * path of an interpreter (an exceptable row). That lifts the name rule for
+ * that path and nothing else: the same file is still refused if it is
+ * setuid, setgid, carries capabilities or could be changed by someone other
+ * than root, and the exceptions that were used are reported so that every
+ * start can say which ones it relied on. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,62 +34,12 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
+#include "agent-limits.h"
+#include "image-programs.h"
 #include "macro.h"
 #include "runtime.h"
-
-static const struct {
-        const char *pattern; /* fnmatch(3) on the file name */
-        const char *reason;
-} forbidden_programs[] = {
-        /* shells and multi-call binaries that contain one */
-        { "sh",       "a shell" },
-        { "bash",     "a shell" },
-        { "dash",     "a shell" },
-        { "zsh",      "a shell" },
-        { "ash",      "a shell" },
-        { "ksh",      "a shell" },
-        { "mksh",     "a shell" },
-        { "csh",      "a shell" },
-        { "tcsh",     "a shell" },
-        { "fish",     "a shell" },
-        { "busybox",  "a shell (busybox)" },
-        { "toybox",   "a shell (toybox)" },
-        /* network tools */
-        { "curl",     "a network tool" },
-        { "wget",     "a network tool" },
-        { "nc",       "a network tool" },
-        { "ncat",     "a network tool" },
-        { "netcat",   "a network tool" },
-        { "socat",    "a network tool" },
-        { "nmap",     "a network tool" },
-        { "dig",      "a network tool" },
-        { "ssh",      "a network tool" },
-        { "telnet",   "a network tool" },
-        /* package managers */
-        { "apt",      "a package manager" },
-        { "apt-get",  "a package manager" },
-        { "dpkg",     "a package manager" },
-        { "apk",      "a package manager" },
-        { "pip",      "a package manager" },
-        { "pip3",     "a package manager" },
-        { "npm",      "a package manager" },
-        { "rpm",      "a package manager" },
-        { "dnf",      "a package manager" },
-        { "yum",      "a package manager" },
-        /* compilers and interpreters */
-        { "cc",       "a compiler" },
-        { "gcc",      "a compiler" },
-        { "clang",    "a compiler" },
-        { "tcc",      "a compiler" },
-        { "go",       "a compiler" },
-        { "python",   "an interpreter" },
-        { "python2*", "an interpreter" },
-        { "python3*", "an interpreter" },
-        { "perl",     "an interpreter" },
-        { "ruby",     "an interpreter" },
-        { "node",     "an interpreter" },
-};
 
 /* Mount points systemd-nspawn 252 needs in a root that is already read-only
  * (our bind or loop mount) when run with the generated unit's options,
@@ -102,6 +60,9 @@ void image_policy_report_done(ImagePolicyReport *r) {
         for (size_t i = 0; i < r->n_violations; i++)
                 free(r->violations[i].path);
         free(r->violations);
+        for (size_t i = 0; i < r->n_exceptions; i++)
+                free(r->exceptions[i]);
+        free(r->exceptions);
         *r = (ImagePolicyReport) {};
 }
 
@@ -149,6 +110,8 @@ typedef struct PolicyWalk {
         ImagePolicyFlags flags;
         LinkedInode *linked;
         size_t n_linked;
+        char *const *allow;
+        size_t n_allow;
 } PolicyWalk;
 
 static void policy_walk_done(PolicyWalk *w) {
@@ -192,6 +155,65 @@ static int link_violations(PolicyWalk *w) {
         return 0;
 }
 
+/* Records ABS (an ImageAllow= path) as used. The list stays NULL-terminated. */
+static int exception_add(ImagePolicyReport *r, const char *abs) {
+        char **v, *p;
+
+        p = strdup(abs);
+        if (!p)
+                return -ENOMEM;
+        v = reallocarray(r->exceptions, r->n_exceptions + 2, sizeof(char *));
+        if (!v) {
+                free(p);
+                return -ENOMEM;
+        }
+        r->exceptions = v;
+        r->exceptions[r->n_exceptions++] = p;
+        r->exceptions[r->n_exceptions] = NULL;
+        return 0;
+}
+
+/* Whether the regular file NAME in DIR_FD starts like an ELF program.
+ * Returns 1, 0 or -errno. */
+static int is_elf(int dir_fd, const char *name) {
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        char magic[4];
+
+        if (fd < 0)
+                return negative_errno();
+        return read(fd, magic, sizeof magic) == (ssize_t) sizeof magic && memcmp(magic, "\x7f" "ELF", 4) == 0;
+}
+
+/* The name rule for one regular file or symlink: refused, excepted by
+ * ImageAllow= (an interpreter row and the exact path), or not concerned. An
+ * excepted regular file must be a compiled program: an "interpreter" that is
+ * a script would run whatever its #! line names. (A symlink is excepted for
+ * its name; what it points at is checked where that lies.) */
+static int check_program_name(PolicyWalk *w, const TreeEntry *e) {
+        const ImageProgram *p = image_program_match(e->name);
+        char abs[IMAGE_PATH_MAX + 2];
+        int k;
+
+        if (!p)
+                return 0;
+        if (image_program_class_exceptable(p->class) &&
+            snprintf(abs, sizeof abs, "/%s", e->path) < (int) sizeof abs)
+                for (size_t i = 0; i < w->n_allow; i++) {
+                        if (!streq(w->allow[i], abs))
+                                continue;
+                        if (S_ISREG(e->st->st_mode)) {
+                                k = is_elf(e->dir_fd, e->name);
+                                if (k < 0)
+                                        return k;
+                                if (k == 0)
+                                        return report_add(w->report, e->path,
+                                                          "allowed with ImageAllow= but not an ELF program (an interpreter is compiled, not a script)");
+                        }
+                        return exception_add(w->report, abs);
+                }
+        return report_add(w->report, e->path, p->reason);
+}
+
 /* Whether a non-root user could change what ST describes (its content, or
  * for a directory which names it holds). NULL if not, else why. */
 static const char *writable_by_others(const struct stat *st) {
@@ -221,14 +243,11 @@ static int policy_visit(const TreeEntry *e, void *userdata) {
                 }
         }
 
-        if (S_ISREG(m) || S_ISLNK(m))
-                for (size_t i = 0; i < ELEMENTSOF(forbidden_programs); i++)
-                        if (fnmatch(forbidden_programs[i].pattern, e->name, 0) == 0) {
-                                k = report_add(r, e->path, forbidden_programs[i].reason);
-                                if (k < 0)
-                                        return k;
-                                break;
-                        }
+        if (S_ISREG(m) || S_ISLNK(m)) {
+                k = check_program_name(w, e);
+                if (k < 0)
+                        return k;
+        }
 
         if (S_ISREG(m)) {
                 /* Directories may carry setgid for group inheritance; that
@@ -264,10 +283,19 @@ static int policy_visit(const TreeEntry *e, void *userdata) {
         return 0;
 }
 
-int image_policy_scan(int root_fd, ImagePolicyFlags flags, ImagePolicyReport *ret) {
+int image_policy_scan(int root_fd, ImagePolicyFlags flags, char *const *allow, size_t n_allow,
+                      ImagePolicyReport *ret) {
         _cleanup_(image_policy_report_done) ImagePolicyReport r = {};
-        _cleanup_(policy_walk_done) PolicyWalk w = { .report = &r, .flags = flags };
+        _cleanup_(policy_walk_done) PolicyWalk w = { .report = &r, .flags = flags, .allow = allow, .n_allow = n_allow };
         int k;
+
+        if (n_allow > 0 && !allow)
+                return -EINVAL;
+        /* The caller validated them; the scan is the last place that can
+         * still refuse an exception the table does not grant. */
+        for (size_t i = 0; i < n_allow; i++)
+                if (image_allow_check(allow[i], NULL) != IMAGE_ALLOW_OK)
+                        return -EPERM;
 
         k = tree_walk(root_fd, policy_visit, &w);
         if (k >= 0)

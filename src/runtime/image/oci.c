@@ -223,7 +223,7 @@ static int unpack(const char *reference, const char *work) {
         return 0;
 }
 
-static int check_tree(const char *reference, const char *rootfs) {
+static int check_tree(const char *reference, const char *rootfs, char *const *allow, size_t n_allow) {
         _cleanup_close_ int fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         _cleanup_(image_policy_report_done) ImagePolicyReport rep = {};
         int r;
@@ -232,7 +232,7 @@ static int check_tree(const char *reference, const char *rootfs) {
                 return log_error_errno(negative_errno(), "Failed to open the unpacked tree %s: %m", rootfs);
         /* Ownership inside the tree is the unpacking uid's; the image file is
          * made with every file root's. */
-        r = image_policy_scan(fd, 0, &rep);
+        r = image_policy_scan(fd, 0, allow, n_allow, &rep);
         if (r < 0)
                 return log_error_errno(r, "Failed to scan the unpacked tree of %s: %m", reference);
         if (rep.n_violations == 0)
@@ -389,7 +389,8 @@ static int lookup(const ImageRef *ref, const char *reference, const char *source
 }
 
 /* Under the digest's lock: unpack, check, make the image. */
-static int build_entry(const char *reference, const char *digest, const char *source, const char *work, char **ret) {
+static int build_entry(const char *reference, const char *digest, const char *source, const char *work,
+                       char *const *allow, size_t n_allow, char **ret) {
         _cleanup_(oci_entry_done) OciEntry e = {};
         _cleanup_free_ char *rootfs = NULL;
         int r;
@@ -399,7 +400,7 @@ static int build_entry(const char *reference, const char *digest, const char *so
                 return r;
         if (asprintf(&rootfs, "%s/bundle/rootfs", work) < 0)
                 return log_oom();
-        r = check_tree(reference, rootfs);
+        r = check_tree(reference, rootfs, allow, n_allow);
         if (r < 0)
                 return r;
         r = scan_hook(reference, digest, rootfs);
@@ -432,7 +433,7 @@ static int source_digest(const ImageRef *ref, char ret[static IMAGE_DIGEST_STRIN
         return 0;
 }
 
-int oci_provision(const char *reference, char **ret_image_file) {
+int oci_provision(const char *reference, char *const *allow, size_t n_allow, char **ret_image_file) {
         _cleanup_(image_ref_done) ImageRef ref = {};
         _cleanup_free_ char *tmp = NULL, *work = NULL;
         _cleanup_close_ int lock = -EBADF;
@@ -486,7 +487,7 @@ int oci_provision(const char *reference, char **ret_image_file) {
                         log_error_errno(r, "Failed to read the cache entry of %s: %m", digest);
         }
         if (r == 0)
-                r = build_entry(reference, digest, source, work, ret_image_file);
+                r = build_entry(reference, digest, source, work, allow, n_allow, ret_image_file);
         work_remove(work);
         return r < 0 ? r : 0;
 }

@@ -96,7 +96,7 @@ bool oci_entry_matches(const OciEntry *e, const char *reference);
  * and caching it first if needed. Returns 0 and the path (malloc()ed), or
  * -errno after logging why (a refusal by the trust policy, the approved-image
  * policy or the scan hook is -EPERM). */
-int oci_provision(const char *reference, char **ret_image_file);
+int oci_provision(const char *reference, char *const *allow, size_t n_allow, char **ret_image_file);
 /* Removes NAME below DIR_FD with everything in it, never following a
  * symlink. */
 int oci_remove_tree_at(int dir_fd, const char *name);

@@ -81,7 +81,7 @@ static int image_resolve(const char *image, char **ret_path, ImageKind *ret_kind
 
         /* docker://, oci:, …: pulled, checked and cached by digest (oci.c). */
         if (image_ref_has_transport(image)) {
-                r = oci_provision(image, ret_path);
+                r = oci_provision(image, NULL, 0, ret_path); /* the unit only reads the cache */
                 if (r >= 0)
                         *ret_kind = IMAGE_FILE;
                 return r;
@@ -247,10 +247,42 @@ static int check_before_mount(const RuntimeConfig *c, const char *image, ImageKi
         return check_digest(image, c->image_digest, got);
 }
 
+/* One line per start: which exceptions this image needed, and a warning for
+ * each ImageAllow= path that lifted nothing (a stale definition). */
+static void log_exceptions(const RuntimeConfig *c, const char *image, const ImagePolicyReport *rep) {
+        _cleanup_free_ char *list = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        for (size_t i = 0; i < c->n_image_allow; i++) {
+                bool used = false;
+                for (size_t j = 0; j < rep->n_exceptions; j++)
+                        used = used || streq(c->image_allow[i], rep->exceptions[j]);
+                if (!used)
+                        log_warning("ImageAllow=%s: image %s holds no refused program there, ignoring.",
+                                    c->image_allow[i], image);
+        }
+        if (rep->n_exceptions == 0)
+                return;
+        f = open_memstream(&list, &size);
+        if (!f) {
+                log_oom();
+                return;
+        }
+        for (size_t j = 0; j < rep->n_exceptions; j++)
+                fprintf(f, "%s%s", j > 0 ? " " : "", rep->exceptions[j]);
+        if (fclose(f) != 0) {
+                log_oom();
+                return;
+        }
+        log_notice("Image %s: approved-image policy exceptions used (ImageAllow=): %s", image, list);
+}
+
 /* Checks what is mounted at MNT: the policy, and for a tree the digest pin.
  * From here on everything is read from the mount, which is what the
  * container will see, and which nobody can change under us. */
-static int check_mounted(const RuntimeConfig *c, const char *image, ImageKind kind, const char *mnt) {
+static int check_mounted(const RuntimeConfig *c, const char *image, ImageKind kind, const char *mnt,
+                         char ***ret_exceptions) {
         _cleanup_(image_policy_report_done) ImagePolicyReport rep = {};
         _cleanup_close_ int root_fd = -EBADF;
         char got[IMAGE_DIGEST_STRING_MAX];
@@ -261,20 +293,31 @@ static int check_mounted(const RuntimeConfig *c, const char *image, ImageKind ki
                 return log_error_errno(negative_errno(), "Failed to open %s: %m", mnt);
         /* Inside an image file ownership is just data: the loop mount is
          * read-only and the file itself was checked before. */
-        r = image_policy_scan(root_fd, kind == IMAGE_TREE ? IMAGE_POLICY_ROOT_OWNED : 0, &rep);
+        r = image_policy_scan(root_fd, kind == IMAGE_TREE ? IMAGE_POLICY_ROOT_OWNED : 0, c->image_allow,
+                              c->n_image_allow, &rep);
+        if (r == -EPERM)
+                return log_error_errno(r, "Refusing image %s: an ImageAllow= path may not be excepted.", image);
         if (r < 0)
                 return log_error_errno(r, "Failed to scan image %s: %m", image);
         if (rep.n_violations > 0)
                 return log_policy_report(image, &rep);
-        if (kind != IMAGE_TREE || !*c->image_digest)
-                return 0;
-        r = image_digest_tree_fd(root_fd, got);
-        if (r < 0)
-                return log_error_errno(r, "Failed to compute the digest of %s: %m", image);
-        return check_digest(image, c->image_digest, got);
+        if (kind == IMAGE_TREE && *c->image_digest) {
+                r = image_digest_tree_fd(root_fd, got);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to compute the digest of %s: %m", image);
+                r = check_digest(image, c->image_digest, got);
+                if (r < 0)
+                        return r;
+        }
+        log_exceptions(c, image, &rep);
+        if (ret_exceptions) {
+                *ret_exceptions = TAKE_PTR(rep.exceptions);
+                rep.n_exceptions = 0;
+        }
+        return 0;
 }
 
-int runtime_provision(const RuntimeConfig *c) {
+int runtime_provision(const RuntimeConfig *c, char ***ret_exceptions) {
         _cleanup_free_ char *image = NULL, *agent_dir = NULL, *mnt = NULL;
         const char *fstype = NULL;
         ImageKind kind = _IMAGE_KIND_INVALID;
@@ -307,7 +350,7 @@ int runtime_provision(const RuntimeConfig *c) {
                 r = mount_image(image, fstype, mnt);
         if (r < 0)
                 goto fail;
-        r = check_mounted(c, image, kind, mnt);
+        r = check_mounted(c, image, kind, mnt, ret_exceptions);
         if (r < 0) {
                 (void) umount_recursive(mnt, "refused agent image");
                 goto fail;
@@ -332,5 +375,5 @@ int verb_provision(int argc, char *argv[]) {
         r = runtime_config_parse_argv(RUNTIME_VERB_PROVISION, argc, argv, &c);
         if (r <= 0)
                 return r;
-        return runtime_provision(&c);
+        return runtime_provision(&c, NULL);
 }

@@ -62,11 +62,12 @@ static int check_syscalls(const RuntimeConfig *a) {
 struct bpf_writer {
         char *const *extra;
         size_t n;
+        SeccompPolicyFlags flags;
 };
 
 static int bpf_write(int fd, void *userdata) {
         struct bpf_writer *w = userdata;
-        return seccomp_policy_write_bpf(w->extra, w->n, fd);
+        return seccomp_policy_write_bpf(w->extra, w->n, w->flags, fd);
 }
 
 /* The shared state belongs to the agent's uid alone: 0700, owned by its
@@ -130,7 +131,10 @@ static int prepare_dirs(const char *name, char **ret_dir) {
 
 static int configure_sandbox(const RuntimeConfig *c, const char *dir, uint32_t base) {
         _cleanup_free_ char *secrets = NULL, *ws = NULL, *tmp = NULL;
-        struct bpf_writer w = { c->syscalls, c->n_syscalls };
+        /* MemoryDenyWriteExecute=no lifts only the W^X rules on mmap() and
+         * mprotect(), for JIT runtimes; everything else stays. */
+        struct bpf_writer w = { c->syscalls, c->n_syscalls,
+                                c->allow_write_execute ? SECCOMP_POLICY_ALLOW_WRITE_EXECUTE : 0 };
         uid_t owner = (uid_t) (base + c->uid);
         int r;
 
