@@ -124,9 +124,11 @@ check_output "agentctl images lists it with its agent" 'e2e-oci' agentctl images
 check "it stops" systemctl stop agent@e2e-oci.service
 
 # --- the registry stopped: from the cache -----------------------------------------------
-kill "$reg_pid"
+kill -KILL "$reg_pid"
 wait "$reg_pid" 2>/dev/null
 reg_pid=
+# The port is closed once the process and its listener are gone.
+wait_for 30 bash -c '! (exec 3<>/dev/tcp/127.0.0.1/5000) 2>/dev/null'
 check_fails "the registry is down" '' bash -c "exec 3<>/dev/tcp/127.0.0.1/5000"
 t3=$(date +%s%N)
 check "the signed image starts again with the registry stopped" systemctl start agent@e2e-oci.service
