@@ -48,7 +48,10 @@ storage:
 http:
   addr: $reg
 EOF
-check "the registry listens on $reg" start_registry
+# Not inside check: that runs it in a subshell, and reg_pid must reach the
+# kill below.
+start_registry
+check "the registry listens on $reg" bash -c "exec 3<>/dev/tcp/127.0.0.1/5000"
 
 # Client side: plain HTTP for the loopback registry, signatures in a
 # lookaside directory, the trust policy agentcage reads.
@@ -105,9 +108,11 @@ check_fails "agentctl pull refuses the unsigned image" 'A signature was required
         agentctl pull e2e-oci-unsigned
 check "nothing of it is cached" test -z "$(ls /var/lib/agents/oci/*"${unsigned#sha256:}"* 2>/dev/null)"
 check_fails "starting it fails" '' systemctl start agent@e2e-oci-unsigned.service
-log=$(unit_log agent@e2e-oci-unsigned.service)
+log=$(unit_log agentcage-pull@e2e-oci-unsigned.service)
 has_log() { printf '%s\n' "$log" | grep -qF -- "$1"; }
-check "the journal says it is not cached and how to pull it" has_log "agentctl pull"
+check "the start's pull unit says why: no signature" has_log "A signature was required"
+check_output "the agent never ran: its pull failed first" 'inactive|failed' \
+        systemctl show -P ActiveState agent@e2e-oci-unsigned.service
 
 # --- the signed image: pulled, cached, runs ---------------------------------------
 t0=$(date +%s%N)
