@@ -18,7 +18,9 @@ profile=agentcage-agent
 generated_leftovers() {
         local d
         for d in "$gen" "$gen.early" "$gen.late"; do
-                [ -d "$d" ] && find "$d" -name 'agent*' -print
+                # agent@NAME units and the egress policies; the test bed's own
+                # agentcage-testbed.service is not the package's.
+                [ -d "$d" ] && find "$d" \( -name 'agent@*' -o -name 'agentcage-egress' \) -print
         done
         return 0
 }
