@@ -10,6 +10,7 @@
 
 #include "buffer.h"
 #include "ctl-util.h"
+#include "fs-util.h"
 #include "parse-value.h"
 
 char *format_timespan(char *buf, size_t size, uint64_t usec) {
@@ -67,8 +68,6 @@ char *format_bytes(char *buf, size_t size, uint64_t bytes) {
 
 int ctl_read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *data = NULL;
-        size_t len = 0;
         struct stat st;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -78,27 +77,7 @@ int ctl_read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
                 return negative_errno();
         if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
                 return -EBADFD;
-        data = malloc(max + 1);
-        if (!data)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, data + len, max + 1 - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-                if (len > max)
-                        return -EFBIG;
-        }
-        data[len] = '\0';
-        *ret = TAKE_PTR(data);
-        if (ret_len)
-                *ret_len = len;
-        return 0;
+        return read_fd_bounded(fd, max, ret, ret_len);
 }
 
 int ctl_exit_status(int r) {

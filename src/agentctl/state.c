@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "capture.h"
+#include "fs-util.h"
 #include "log.h"
 #include "parse-value.h"
 #include "state.h"
@@ -84,21 +85,6 @@ int state_assignment_read(const char *name, Assignment *ret) {
         int r = read_entry(name, AGENT_STATE_ASSIGNMENT, ASSIGNMENT_FILE_MAX, &text, &len);
 
         return r < 0 ? r : assignment_parse(text, len, ret);
-}
-
-static int write_all(int fd, const char *text, size_t len) {
-        size_t done = 0;
-
-        while (done < len) {
-                ssize_t k = write(fd, text + done, len - done);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                done += (size_t) k;
-        }
-        return 0;
 }
 
 int state_assignment_write(int dir_fd, const Assignment *a) {

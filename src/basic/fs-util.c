@@ -94,21 +94,10 @@ int write_file_atomic_with(const char *dir, const char *name, mode_t mode,
         return 0;
 }
 
-int read_file_bounded(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -EBADF;
+int read_fd_bounded(int fd, size_t max, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
-        struct stat st;
 
-        fd = openat(dir_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return negative_errno();
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        if ((uint64_t) st.st_size > max)
-                return -EFBIG;
         buf = malloc(max + 1);
         if (!buf)
                 return -ENOMEM;
@@ -131,6 +120,22 @@ int read_file_bounded(int dir_fd, const char *path, size_t max, char **ret, size
                 *ret_size = len;
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+int read_file_bounded(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        fd = openat(dir_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((uint64_t) st.st_size > max)
+                return -EFBIG;
+        return read_fd_bounded(fd, max, ret, ret_size);
 }
 
 int opendir_dup(int dfd, DIR **ret) {

@@ -28,6 +28,8 @@ int write_file_atomic_with(const char *dir, const char *name, mode_t mode,
  * file -EBADFD. *ret_size (if not NULL) gets the length without the NUL.
  * Returns 0 or -errno; does not log. */
 int read_file_bounded(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_size);
+/* The reading part of it, from an open FD: at most MAX bytes, -EFBIG past. */
+int read_fd_bounded(int fd, size_t max, char **ret, size_t *ret_size);
 
 /* A directory stream over a duplicate of DFD, which stays the caller's.
  * Returns 0 or -errno. */

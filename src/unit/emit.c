@@ -9,22 +9,9 @@
 #include <unistd.h>
 
 #include "emit.h"
+#include "fs-util.h"
 #include "macro.h"
 #include "parse-value.h"
-
-static int write_all(int fd, const char *data, size_t len) {
-        while (len > 0) {
-                ssize_t k = write(fd, data, len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                data += k;
-                len -= (size_t) k;
-        }
-        return 0;
-}
 
 static int emit_via_temp_name(int dir_fd, const char *name, const char *data, size_t len) {
         char tmp[NAME_MAX + 1];
