@@ -117,6 +117,12 @@ int runtime_start(const RuntimeConfig *c) {
         }
 
         log_debug("Agent %s provisioned and configured, starting systemd-nspawn.", c->name);
+        /* systemd-nspawn logs to the journal socket when its stderr is a
+         * journal stream, and its outer child does so from inside the
+         * container's mounts, where there is no socket: its errors were lost.
+         * On stderr they reach the unit's journal from every process. */
+        if (setenv("SYSTEMD_LOG_TARGET", "console", 1) < 0)
+                return log_oom();
         execv(argv[0], argv);
         return log_error_errno(negative_errno(), "Failed to execute %s: %m", argv[0]);
 }
