@@ -225,6 +225,7 @@ else
         done <"$res/request"
         if [ ! -f "$res/done" ]; then
                 tap_merge_fail "the guest reported back${timed_out:+ (killed after ${timeout}s)}" \
+                        "qemu exited $qrc after ${t_vm}s; its stderr:" "$(tail -5 "$work/qemu.err")" \
                         "console tail:" "$(tail -25 "$work/console.log" | tr -d '\r')"
         fi
         tap_merge_finish || rc=1
