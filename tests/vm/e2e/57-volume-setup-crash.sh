@@ -30,12 +30,16 @@ for delay in 0.2 0.5 0.8 1.2; do
                 diag "after ${delay}s the unit was $state ($comm): killed later than set-up"
         fi
         wait_for 120 unit_is "$unit" inactive failed
-        check "killed after ${delay}s: nothing is left" wait_for 60 nothing_left "$name"
+        if ! check "killed after ${delay}s: nothing is left" wait_for 60 nothing_left "$name"; then
+                diag "what is left:" "$(nothing_left "$name")" "the unit's journal:" \
+                        "$(journalctl -b -q --no-pager -o short-monotonic -u "$unit" | tail -n 15)"
+        fi
         systemctl reset-failed "$unit" >/dev/null 2>&1
 done
 check "at least one kill landed in the middle of set-up" test "$hit_setup" -ge 1
 
-check "the next start works" systemctl start "$unit"
+check "the next start works" systemctl start "$unit" ||
+        diag "the unit's journal:" "$(journalctl -b -q --no-pager -o short-monotonic -u "$unit" | tail -n 25)"
 check "and writes into its new workspace" wait_in_unit "$unit" "$RUNTIME_DIR/$name/workspace/demo-agent.log" 60
 forget_unit "$unit"
 check "after stop nothing is left" wait_for 60 nothing_left "$name"
