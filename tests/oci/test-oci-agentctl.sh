@@ -8,10 +8,10 @@ set -u
 agentctl=$1
 . "$(dirname "$0")/lib.sh"
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && sed 's/^/#   /' <<<"$2"; }
+. "$(dirname "$0")/../tap.sh"
+ok() { tap_result 0 "$1"; }
+fail() { tap_result 1 "$1" "${2:-}"; }
+# check WHAT COMMAND…: a failure shows $out, the output the test kept last.
 check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what" "${out:-}"; fi; }
 has() { grep -qF -- "$1" <<<"$out"; }
 
@@ -95,5 +95,4 @@ if id nobody >/dev/null 2>&1; then
         check "images --prune needs root" [ $rc = 4 ]
 fi
 
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_finish

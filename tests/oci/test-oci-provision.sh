@@ -12,10 +12,10 @@ runtime=$1
 generator=$2
 . "$(dirname "$0")/lib.sh"
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && sed 's/^/#   /' <<<"$2"; }
+. "$(dirname "$0")/../tap.sh"
+ok() { tap_result 0 "$1"; }
+fail() { tap_result 1 "$1" "${2:-}"; }
+# check WHAT COMMAND…: a failure shows $out, the output the test kept last.
 check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what" "${out:-}"; fi; }
 
 if [ "$(id -u)" != 0 ]; then
@@ -242,5 +242,4 @@ echo "# timing: first start (pull + unpack + policy + squashfs) ${first_ms} ms, 
 check "nothing is left in the cache's work directory" eval '[ -z "$(ls -A "$OCI_DIR/cache/tmp")" ]'
 check "no temporary image file is left" eval '[ -z "$(ls -A "$OCI_DIR/cache" | grep "^\.")" ]'
 
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_finish
