@@ -24,6 +24,18 @@ tap_result() {
         return 0
 }
 
+# tap_check DESCRIPTION COMMAND…: tap_result of COMMAND's exit status; a
+# failure shows $out, the output the test kept last (if it keeps one).
+tap_check() {
+        _tap_what=$1
+        shift
+        if "$@"; then
+                tap_result 0 "$_tap_what"
+        else
+                tap_result 1 "$_tap_what" "${out:-}"
+        fi
+}
+
 # tap_finish: prints the plan; false when a check failed or none ran.
 tap_finish() {
         echo "1..$tap_n"

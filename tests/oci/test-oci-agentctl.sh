@@ -9,10 +9,7 @@ agentctl=$1
 . "$(dirname "$0")/lib.sh"
 
 . "$(dirname "$0")/../tap.sh"
-ok() { tap_result 0 "$1"; }
-fail() { tap_result 1 "$1" "${2:-}"; }
-# check WHAT COMMAND…: a failure shows $out, the output the test kept last.
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what" "${out:-}"; fi; }
+check() { tap_check "$@"; }
 has() { grep -qF -- "$1" <<<"$out"; }
 
 if [ "$(id -u)" != 0 ]; then
