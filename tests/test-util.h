@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,4 +102,32 @@ static inline int test_root_scratch_dir(const char *why, char *dir, mode_t mode)
                 return -1;
         }
         return 0;
+}
+
+/* Catching what this process writes to a standard stream, e.g. a verb
+ * called in-process: test_capture_begin(FD) points FD at a fresh memfd,
+ * test_capture_end() points it back and reads what came (at most SIZE-1
+ * bytes, NUL-terminated) into BUF. */
+typedef struct TestCapture {
+        int fd, saved, mfd;
+} TestCapture;
+
+static inline TestCapture test_capture_begin(int fd) {
+        TestCapture c = { .fd = fd, .mfd = memfd_create("capture", MFD_CLOEXEC), .saved = dup(fd) };
+
+        fflush(fd == STDERR_FILENO ? stderr : stdout);
+        (void) dup2(c.mfd, fd);
+        return c;
+}
+
+static inline char *test_capture_end(TestCapture *c, char *buf, size_t size) {
+        ssize_t n;
+
+        fflush(c->fd == STDERR_FILENO ? stderr : stdout);
+        (void) dup2(c->saved, c->fd);
+        (void) close(c->saved);
+        n = pread(c->mfd, buf, size - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        (void) close(c->mfd);
+        return buf;
 }

@@ -285,20 +285,12 @@ static void test_digest(void) {
         /* The verb operators use prints exactly that, one line. */
         {
                 char out[256] = "";
-                int mfd = memfd_create("stdout", MFD_CLOEXEC), saved = dup(STDOUT_FILENO);
-                ssize_t n;
-
-                fflush(stdout);
-                dup2(mfd, STDOUT_FILENO);
+                TestCapture cap = test_capture_begin(STDOUT_FILENO);
                 int r1 = verb_digest(2, (char *[]) { (char *) "digest", t, NULL });
                 int r2 = verb_digest(1, (char *[]) { (char *) "digest", NULL });
                 int r3 = verb_digest(3, (char *[]) { (char *) "digest", t, t, NULL });
-                fflush(stdout);
-                dup2(saved, STDOUT_FILENO);
-                close(saved);
-                n = pread(mfd, out, sizeof out - 1, 0);
-                out[n > 0 ? n : 0] = '\0';
-                close(mfd);
+
+                test_capture_end(&cap, out, sizeof out);
                 CHECK(r1 == 0);
                 CHECK_MSG(strncmp(out, d1, strlen(d1)) == 0 && streq(out + strlen(d1), "\n"),
                           "agent-runtime digest prints the digest and a newline");
@@ -318,9 +310,9 @@ static void test_digest(void) {
 static int provision(char **ret_err, ...) {
         static char err[16384];
         char *argv[16] = { (char *) "provision" };
-        int argc = 1, saved, mfd, r;
+        int argc = 1, r;
+        TestCapture cap;
         va_list ap;
-        ssize_t n;
 
         va_start(ap, ret_err);
         for (char *a; (a = va_arg(ap, char *)) && argc < 15;)
@@ -328,17 +320,9 @@ static int provision(char **ret_err, ...) {
         va_end(ap);
         argv[argc] = NULL;
 
-        fflush(stderr);
-        mfd = memfd_create("stderr", MFD_CLOEXEC);
-        saved = dup(STDERR_FILENO);
-        dup2(mfd, STDERR_FILENO);
+        cap = test_capture_begin(STDERR_FILENO);
         r = verb_provision(argc, argv);
-        fflush(stderr);
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-        n = pread(mfd, err, sizeof err - 1, 0);
-        err[n > 0 ? n : 0] = '\0';
-        close(mfd);
+        test_capture_end(&cap, err, sizeof err);
         /* Shown as TAP comments, for whoever reads a failure. */
         for (char *l = err, *e; *l; l = e ? e + 1 : l + strlen(l)) {
                 e = strchr(l, '\n');
