@@ -62,6 +62,15 @@ static inline int test_make_base_dir(char *buf, size_t size, const char *name) {
         return 0;
 }
 
+/* Prints TEXT as TAP comments, each line after PREFIX (e.g. "#   | "), so
+ * that a program's output never reads as a result line. */
+static inline void test_diag_lines(const char *prefix, const char *text) {
+        for (const char *l = text, *e; *l; l = e ? e + 1 : l + strlen(l)) {
+                e = strchr(l, '\n');
+                printf("%s%.*s\n", prefix, e ? (int) (e - l) : (int) strlen(l), l);
+        }
+}
+
 /* Reads FD until EOF (or 64 KiB) into a static buffer, NUL-terminated. */
 static inline const char *test_read_all(int fd) {
         static char buf[65536];

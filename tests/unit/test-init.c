@@ -83,10 +83,7 @@ static int finish_run(Run r, const char **ret_out) {
         close(r.out);
         if (waitpid(r.pid, &status, 0) != r.pid)
                 return -1;
-        for (const char *l = out, *e; *l; l = e ? e + 1 : l + strlen(l)) {
-                e = strchr(l, '\n');
-                printf("#   | %.*s\n", e ? (int) (e - l) : (int) strlen(l), l);
-        }
+        test_diag_lines("#   | ", out);
         if (ret_out)
                 *ret_out = out;
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -146,7 +146,7 @@ static void test_demo(const char *demo) {
         out = test_read_all(out_fd);
         close(out_fd);
         rc = wait_exit(pid);
-        printf("# %s", out);
+        test_diag_lines("#   | ", out);
         CHECK_MSG(rc == 0 && strstr(out, "tick 1\n") && strstr(out, "tick 2\n") && !strstr(out, "tick 3"),
                   "demo-agent --count=2 prints two ticks and exits 0 (%d)", rc);
         for (;;) {

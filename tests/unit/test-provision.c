@@ -324,10 +324,7 @@ static int provision(char **ret_err, ...) {
         r = verb_provision(argc, argv);
         test_capture_end(&cap, err, sizeof err);
         /* Shown as TAP comments, for whoever reads a failure. */
-        for (char *l = err, *e; *l; l = e ? e + 1 : l + strlen(l)) {
-                e = strchr(l, '\n');
-                printf("# %.*s\n", e ? (int) (e - l) : (int) strlen(l), l);
-        }
+        test_diag_lines("# ", err);
         *ret_err = err;
         return r;
 }
