@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fork-hold.h"
 #include "probe.h"
 
 #ifndef AF_VSOCK
@@ -275,18 +276,8 @@ void attempt_floor(void) {
 }
 
 _Noreturn void fork_hold(void) {
-        unsigned n = 0;
+        unsigned n = fork_paused_children(100000);
 
-        fflush(stdout);
-        for (; n < 100000; n++) {
-                pid_t p = fork();
-                if (p < 0)
-                        break;
-                if (p == 0) {
-                        pause();
-                        _exit(0);
-                }
-        }
         printf("fork-hold: %u children, holding\n", n);
         fflush(stdout);
         for (;;)

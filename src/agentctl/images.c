@@ -61,17 +61,6 @@ static int uses_add(Uses *u, const char *name, const char *ref) {
         return 0;
 }
 
-static int load_quiet(const AgentSource *s, Agent **ret) {
-        Capture cap = { .quiet = true };
-        Report report = {};
-        int r;
-
-        capture_attach(&report, &cap);
-        r = agent_load(s->name, s->main_path, s->dropins, s->n_dropins, &report, ret);
-        capture_done(&cap);
-        return r;
-}
-
 /* Definitions that do not load are no one's use of an image; `agentctl
  * verify` shows their problems. */
 static int collect_uses(Uses *u, const char *only, char **ret_ref, char ***ret_allow) {
@@ -94,7 +83,7 @@ static int collect_uses(Uses *u, const char *only, char **ret_ref, char ***ret_a
                 _cleanup_(agent_freep) Agent *a = NULL;
                 if (only && !streq(s[i].name, only))
                         continue;
-                if (load_quiet(&s[i], &a) != 0 || !a || !a->image) {
+                if (definition_load_quiet(&s[i], &a) != 0 || !a || !a->image) {
                         if (only)
                                 r = -EBADMSG;
                         continue;

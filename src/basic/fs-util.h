@@ -2,6 +2,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <errno.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -34,6 +35,20 @@ int read_fd_bounded(int fd, size_t max, char **ret, size_t *ret_size);
 /* A directory stream over a duplicate of DFD, which stays the caller's.
  * Returns 0 or -errno. */
 int opendir_dup(int dfd, DIR **ret);
+/* readdir() without "." and "..": the next entry, or NULL at the end
+ * (errno 0) or on an error (errno > 0). Header-only, for the static
+ * agent-init too. */
+static inline struct dirent *readdir_no_dot(DIR *d) {
+        struct dirent *de;
+
+        do {
+                errno = 0;
+                de = readdir(d);
+        } while (de && de->d_name[0] == '.' &&
+                 (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')));
+        return de;
+}
+
 static inline void closedirp(DIR **d) {
         if (*d)
                 (void) closedir(*d);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "capability-table.h"
+#include "fs-util.h"
 #include "init-sandbox.h"
 #include "log.h"
 #include "macro.h"
@@ -203,9 +204,7 @@ static int ruleset_add_image(int ruleset_fd) {
         d = fdopendir(dup(root));
         if (!d)
                 return log_error_errno(negative_errno(), "Failed to read /: %m");
-        while ((de = readdir(d))) {
-                if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
-                        continue;
+        while ((de = readdir_no_dot(d))) {
                 if (mount_of(root, de->d_name, &id, &mode) < 0)
                         continue;
                 /* A mount point is not the image's: /tmp, /workspace, /run,

@@ -31,12 +31,10 @@ static int remove_below(int dfd, const char *path) {
         r = opendir_dup(dfd, &d);
         if (r < 0)
                 return r;
-        while ((errno = 0, de = readdir(d))) {
+        while ((de = readdir_no_dot(d))) {
                 struct statx sx = {};
                 int q = 0;
 
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
                 if (statx(dfd, de->d_name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &sx) < 0) {
                         if (errno != ENOENT && r == 0)
                                 r = negative_errno();

@@ -18,21 +18,12 @@ if [ -z "$parser" ] || [ ! -x "$parser" ]; then
         exit 0
 fi
 
-n=0
-failed=0
+. "$(dirname "$0")/../tap.sh"
 scratch=$(mktemp -d) || exit 1
 trap 'rm -rf "$scratch"' EXIT
 
-ok() {
-        n=$((n + 1))
-        echo "ok $n - $1"
-}
-not_ok() {
-        n=$((n + 1))
-        failed=$((failed + 1))
-        echo "not ok $n - $1"
-        sed 's/^/#   /' "$scratch/err"
-}
+ok() { tap_result 0 "$1"; }
+not_ok() { tap_result 1 "$1" "$(cat "$scratch/err")"; }
 
 # Warnings that point at mistakes in a profile (not at what the build host's
 # kernel happens to enforce) are errors.
@@ -82,5 +73,4 @@ for profile in "$@"; do
         fi
 done
 
-echo "1..$n"
-[ "$failed" -eq 0 ] && [ "$n" -gt 0 ]
+tap_finish

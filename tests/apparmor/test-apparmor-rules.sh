@@ -10,21 +10,9 @@
 # Usage: test-apparmor-rules.sh PROFILE
 
 profile=$1
-n=0
-failed=0
+. "$(dirname "$0")/../tap.sh"
 scratch=$(mktemp -d) || exit 1
 trap 'rm -rf "$scratch"' EXIT
-
-result() {
-        # $1: 0 for ok; $2: description
-        n=$((n + 1))
-        if [ "$1" -eq 0 ]; then
-                echo "ok $n - $2"
-        else
-                failed=$((failed + 1))
-                echo "not ok $n - $2"
-        fi
-}
 
 strip() {
         # Drop comments and blank lines; squeeze blanks.
@@ -92,16 +80,16 @@ RULES
 }
 
 check() {
-        # $1: profile file; prints TAP through result(); returns the number of failures
+        # $1: profile file; prints TAP through tap_result(); returns the number of failures
         strip "$1" >"$scratch/stripped"
-        before=$failed
+        before=$tap_failed
 
         required >"$scratch/required"
         while IFS='%' read -r pattern what; do
                 grep -Eq -- "$pattern" "$scratch/stripped"
                 rc=$?
                 [ $rc -gt 1 ] && echo "# bad pattern: $pattern"
-                result $rc "$what"
+                tap_result $rc "$what"
         done <"$scratch/required"
 
         forbidden >"$scratch/forbidden"
@@ -110,16 +98,16 @@ check() {
                 rc=$?
                 if [ $rc -eq 0 ]; then
                         sed 's/^/#   found: /' "$scratch/hits"
-                        result 1 "$what"
+                        tap_result 1 "$what"
                 elif [ $rc -eq 1 ]; then
-                        result 0 "$what"
+                        tap_result 0 "$what"
                 else
                         echo "# bad pattern: $pattern"
-                        result 1 "$what"
+                        tap_result 1 "$what"
                 fi
         done <"$scratch/forbidden"
 
-        return $((failed - before))
+        return $((tap_failed - before))
 }
 
 # Runs check() on a mutated copy in a subshell, without printing its lines,
@@ -128,13 +116,13 @@ must_fail() {
         # $1: sed expression; $2: description
         sed -e "$1" "$profile" >"$scratch/mutant"
         if cmp -s "$profile" "$scratch/mutant"; then
-                result 1 "$2 (the mutation changed nothing)"
+                tap_result 1 "$2 (the mutation changed nothing)"
                 return
         fi
-        if (n=0; failed=0; check "$scratch/mutant" >/dev/null); then
-                result 1 "$2"
+        if (tap_n=0; tap_failed=0; check "$scratch/mutant" >/dev/null); then
+                tap_result 1 "$2"
         else
-                result 0 "$2"
+                tap_result 0 "$2"
         fi
 }
 
@@ -151,5 +139,4 @@ must_fail 's/^\( *\)deny capability sys_admin,/\1capability sys_admin,/' "the ch
 must_fail 's/^\( *\)\/tmp\/\*\* rwkl,/\1\/tmp\/** rwklix,/' "the check notices exec from /tmp"
 must_fail 's/^\( *\)deny network packet,/\1network packet,/' "the check notices allowed packet sockets"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_finish

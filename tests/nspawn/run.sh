@@ -47,20 +47,7 @@ log() { echo "nspawn: $*" >&2; }
 skip_all() { echo "1..0 # SKIP $*"; exit 77; }
 
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (systemd-nspawn, overlayfs)"
-missing=()
-command -v systemd-nspawn >/dev/null || missing+=(systemd-container)
-command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
-command -v meson >/dev/null || missing+=(meson)
-command -v ninja >/dev/null || missing+=(ninja-build)
-if [ ${#missing[@]} -gt 0 ]; then
-        if [ -n "${CI:-}" ]; then
-                log "installing ${missing[*]}"
-                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2 ||
-                        { echo "1..0 # apt-get install ${missing[*]} failed"; exit 1; }
-        else
-                skip_all "missing host packages: ${missing[*]} (apt-get install them, or set CI=1)"
-        fi
-fi
+require_host_tools systemd-nspawn:systemd-container mmdebstrap:mmdebstrap meson:meson ninja:ninja-build
 
 work=$(mktemp -d /var/tmp/agentcage-nspawn.XXXXXX)
 npid='' mounted=''

@@ -16,7 +16,7 @@ up=../../../../../../../../../..
 hostile() { # hostile NAME EXPECT(accept|refuse) 'LAYER 1' ['LAYER 2' …]
         local name=$1 expect=$2 d
         shift 2
-        d=$(oci_push "$(spec "h-$name" "$@")" "h/$name:v1") || { fail "$name: pushed"; return; }
+        d=$(oci_push "$(spec "h-$name" "$@")" "h/$name:v1") || { tap_result 1 "$name: pushed"; return; }
         provision "h$name" "docker://$reg/h/$name@$d"
         if [ "$expect" = accept ]; then
                 check "$name: the image is accepted (neutralised)" [ "$rc" = 0 ]

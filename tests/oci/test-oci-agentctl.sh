@@ -8,11 +8,8 @@ set -u
 agentctl=$1
 . "$(dirname "$0")/lib.sh"
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && sed 's/^/#   /' <<<"$2"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what" "${out:-}"; fi; }
+. "$(dirname "$0")/../tap.sh"
+check() { tap_check "$@"; }
 has() { grep -qF -- "$1" <<<"$out"; }
 
 if [ "$(id -u)" != 0 ]; then
@@ -95,5 +92,4 @@ if id nobody >/dev/null 2>&1; then
         check "images --prune needs root" [ $rc = 4 ]
 fi
 
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_finish

@@ -12,11 +12,8 @@ runtime=$1
 generator=$2
 . "$(dirname "$0")/lib.sh"
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && sed 's/^/#   /' <<<"$2"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what" "${out:-}"; fi; }
+. "$(dirname "$0")/../tap.sh"
+check() { tap_check "$@"; }
 
 if [ "$(id -u)" != 0 ]; then
         echo "1..0 # SKIP needs root (loop mounts, the unpacking uid)"
@@ -242,5 +239,4 @@ echo "# timing: first start (pull + unpack + policy + squashfs) ${first_ms} ms, 
 check "nothing is left in the cache's work directory" eval '[ -z "$(ls -A "$OCI_DIR/cache/tmp")" ]'
 check "no temporary image file is left" eval '[ -z "$(ls -A "$OCI_DIR/cache" | grep "^\.")" ]'
 
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_finish

@@ -18,6 +18,7 @@
 #include "macro.h"
 #include "runtime.h"
 #include "tap.h"
+#include "test-util.h"
 
 static char base[] = "/tmp/test-image-allow.XXXXXX";
 
@@ -87,21 +88,8 @@ static void test_verdicts(void) {
                           "class %u is exceptable only if it is the interpreters'", c);
 }
 
-static char *pathf(const char *fmt, ...) _printf_(1, 2);
-static char *pathf(const char *fmt, ...) {
-        static char bufs[4][4096];
-        static unsigned k;
-        char *b = bufs[k++ % ELEMENTSOF(bufs)];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(b, sizeof bufs[0], fmt, ap);
-        va_end(ap);
-        return b;
-}
-
 static void write_at(const char *rel, const char *content, mode_t mode) {
-        const char *p = pathf("%s/%s", base, rel);
+        const char *p = test_pathf("%s/%s", base, rel);
         int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
         if (fd < 0 || write(fd, content, strlen(content)) != (ssize_t) strlen(content) || close(fd) < 0 ||
@@ -142,12 +130,12 @@ static void test_scan(void) {
         ImagePolicyReport rep = {};
 
         for (const char *const *d = dirs; *d; d++)
-                if (mkdir(pathf("%s/%s", base, *d), 0755) < 0) {
+                if (mkdir(test_pathf("%s/%s", base, *d), 0755) < 0) {
                         printf("Bail out! mkdir: %m\n");
                         exit(1);
                 }
         touch("usr/bin/python3.11", 0755);
-        CHECK(symlink("python3.11", pathf("%s/usr/bin/python3", base)) == 0);
+        CHECK(symlink("python3.11", test_pathf("%s/usr/bin/python3", base)) == 0);
 
         CHECK(scan(NULL, 0, &rep) == 0);
         CHECK_MSG(has_violation(&rep, "/usr/bin/python3.11", "interpreter") && has_violation(&rep, "/usr/bin/python3", "interpreter") &&
@@ -183,7 +171,7 @@ static void test_scan(void) {
                   "an allowed interpreter that is setuid is refused as setuid (the exception lifts the name rule only)");
         CHECK(rep.n_exceptions == 1);
         image_policy_report_done(&rep);
-        CHECK(unlink(pathf("%s/usr/bin/node", base)) == 0);
+        CHECK(unlink(test_pathf("%s/usr/bin/node", base)) == 0);
 
         /* An allowed "interpreter" that is a script would run its #! line. */
         write_at("usr/bin/node", "#!/bin/sh\necho hi\n", 0755);
@@ -191,12 +179,12 @@ static void test_scan(void) {
         CHECK_MSG(has_violation(&rep, "/usr/bin/node", "not an ELF program") && rep.n_exceptions == 0,
                   "an allowed interpreter that is a script is refused and not counted as an exception");
         image_policy_report_done(&rep);
-        CHECK(unlink(pathf("%s/usr/bin/node", base)) == 0);
+        CHECK(unlink(test_pathf("%s/usr/bin/node", base)) == 0);
 
         /* A shell dressed up under an allowed name is still refused if it is
          * reached by its own name: /bin/sh -> python3.11 is refused as sh. */
-        CHECK(mkdir(pathf("%s/bin", base), 0755) == 0);
-        CHECK(symlink("/usr/bin/python3.11", pathf("%s/bin/sh", base)) == 0);
+        CHECK(mkdir(test_pathf("%s/bin", base), 0755) == 0);
+        CHECK(symlink("/usr/bin/python3.11", test_pathf("%s/bin/sh", base)) == 0);
         CHECK(scan(py_and_link, ELEMENTSOF(py_and_link), &rep) == 0);
         CHECK_MSG(rep.n_violations == 1 && has_violation(&rep, "/bin/sh", "shell"), "/bin/sh is refused whatever it points at");
         image_policy_report_done(&rep);

@@ -35,6 +35,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../agents/fork-hold.h"
+
 static int term_code;
 
 static void on_term(int sig) {
@@ -192,18 +194,9 @@ static int mode_notify(void) {
         return 0;
 }
 
-static int mode_fork_hold(void) {
-        unsigned n = 0;
+_Noreturn static void mode_fork_hold(void) {
+        unsigned n = fork_paused_children(4096);
 
-        for (; n < 4096; n++) {
-                pid_t p = fork();
-                if (p < 0)
-                        break;
-                if (p == 0) {
-                        pause();
-                        _exit(0);
-                }
-        }
         printf("ready\nforked %u\n", n);
         fflush(stdout);
         for (;;)
@@ -246,7 +239,7 @@ int main(int argc, char *argv[]) {
         if (strcmp(argv[1], "notify") == 0)
                 return mode_notify();
         if (strcmp(argv[1], "fork-hold") == 0)
-                return mode_fork_hold();
+                mode_fork_hold();
         if (strcmp(argv[1], "orphan") == 0)
                 return mode_orphan();
 

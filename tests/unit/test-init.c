@@ -27,6 +27,7 @@
 
 #include "macro.h"
 #include "tap.h"
+#include "test-util.h"
 
 /* The host running the tests has no AppArmor; the refusal is tested on its own. */
 #define AA "--apparmor=optional"
@@ -75,29 +76,14 @@ static Run start(bool new_pidns, const char *const *args) {
         return (Run) { pid, p[0] };
 }
 
-/* Reads until EOF (or up to the size of the buffer) into a static buffer. */
-static const char *read_all(int fd) {
-        static char buf[8192];
-        size_t n = 0;
-        ssize_t k;
-
-        while (n < sizeof buf - 1 && (k = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
-                n += (size_t) k;
-        buf[n] = '\0';
-        return buf;
-}
-
 static int finish_run(Run r, const char **ret_out) {
-        const char *out = read_all(r.out);
+        const char *out = test_read_all(r.out);
         int status;
 
         close(r.out);
         if (waitpid(r.pid, &status, 0) != r.pid)
                 return -1;
-        for (const char *l = out, *e; *l; l = e ? e + 1 : l + strlen(l)) {
-                e = strchr(l, '\n');
-                printf("#   | %.*s\n", e ? (int) (e - l) : (int) strlen(l), l);
-        }
+        test_diag_lines("#   | ", out);
         if (ret_out)
                 *ret_out = out;
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -426,15 +412,9 @@ int main(int argc, char *argv[]) {
                 printf("Bail out! usage: test-init AGENT-INIT PAYLOAD\n");
                 return 1;
         }
-        if (geteuid() != 0) {
-                printf("Bail out! test-init needs root (it changes uid and drops capabilities)\n");
+        if (test_root_scratch_dir("it changes uid and drops capabilities", dir, 01777) < 0)
                 return 1;
-        }
         init_path = argv[1];
-        if (!mkdtemp(dir) || chmod(dir, 01777) < 0) {
-                printf("Bail out! mkdtemp: %m\n");
-                return 1;
-        }
         /* The payload must be executable by uid 65534, wherever the build
          * directory is. */
         snprintf(payload, sizeof payload, "%s/payload", dir);

@@ -27,6 +27,7 @@
 #include "macro.h"
 #include "runtime.h"
 #include "tap.h"
+#include "test-util.h"
 
 static char dir[] = "/tmp/test-images.XXXXXX";
 
@@ -98,17 +99,6 @@ static void test_tree(const char *tree, const char *binary_name) {
         CHECK_MSG(elf_is_static(bin) == 1, "%.300s is a static executable", bin);
 }
 
-static const char *collect(int fd) {
-        static char buf[65536];
-        size_t n = 0;
-        ssize_t k;
-
-        while (n < sizeof buf - 1 && (k = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
-                n += (size_t) k;
-        buf[n] = '\0';
-        return buf;
-}
-
 static pid_t spawn(const char *const argv[], const char *notify_socket, int *ret_out, bool new_pidns) {
         int p[2];
         pid_t pid;
@@ -153,10 +143,10 @@ static void test_demo(const char *demo) {
         CHECK(ns >= 0 && bind(ns, (struct sockaddr *) &sa, sizeof sa) == 0);
 
         pid = spawn((const char *const[]) { demo, "--interval", "1", "--count=2", NULL }, notify_path, &out_fd, false);
-        out = collect(out_fd);
+        out = test_read_all(out_fd);
         close(out_fd);
         rc = wait_exit(pid);
-        printf("# %s", out);
+        test_diag_lines("#   | ", out);
         CHECK_MSG(rc == 0 && strstr(out, "tick 1\n") && strstr(out, "tick 2\n") && !strstr(out, "tick 3"),
                   "demo-agent --count=2 prints two ticks and exits 0 (%d)", rc);
         for (;;) {
@@ -188,13 +178,13 @@ static void test_demo(const char *demo) {
                 }
         }
         CHECK(kill(pid, SIGTERM) == 0);
-        out = collect(out_fd);
+        out = test_read_all(out_fd);
         close(out_fd);
         rc = wait_exit(pid);
         CHECK_MSG(rc == 0 && strstr(out, "asked to stop"), "demo-agent exits 0 on SIGTERM (%d)", rc);
 
         pid = spawn((const char *const[]) { demo, "--interval=0", NULL }, NULL, &out_fd, false);
-        (void) collect(out_fd);
+        (void) test_read_all(out_fd);
         close(out_fd);
         CHECK_MSG(wait_exit(pid) == 2, "demo-agent refuses --interval=0");
 }
@@ -225,7 +215,7 @@ static void test_probe(const char *probe, const char *init) {
         seccomp_release(ctx);
 
         pid = spawn((const char *const[]) { init_copy, "--uid=65534", "--apparmor=optional", fopt, "--", probe_copy, NULL }, NULL, &out_fd, true);
-        out = collect(out_fd);
+        out = test_read_all(out_fd);
         close(out_fd);
         rc = wait_exit(pid);
         printf("# probe exited %d\n", rc);
@@ -268,14 +258,8 @@ int main(int argc, char *argv[]) {
                 printf("Bail out! usage: test-provision-images DEMO-TREE PROBE-TREE DEMO-AGENT AGENT-PROBE AGENT-INIT\n");
                 return 1;
         }
-        if (geteuid() != 0) {
-                printf("Bail out! needs root (agent-init changes uid)\n");
+        if (test_root_scratch_dir("agent-init changes uid", dir, 0755) < 0)
                 return 1;
-        }
-        if (!mkdtemp(dir) || chmod(dir, 0755) < 0) {
-                printf("Bail out! mkdtemp: %m\n");
-                return 1;
-        }
 
         test_tree(argv[1], "demo-agent");
         test_tree(argv[2], "agent-probe");

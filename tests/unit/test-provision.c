@@ -22,21 +22,9 @@
 #include "macro.h"
 #include "runtime.h"
 #include "tap.h"
+#include "test-util.h"
 
 static char base[] = "/tmp/test-provision.XXXXXX";
-
-static char *pathf(const char *fmt, ...) _printf_(1, 2);
-static char *pathf(const char *fmt, ...) {
-        static char bufs[8][4096];
-        static unsigned k;
-        char *b = bufs[k++ % ELEMENTSOF(bufs)];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(b, sizeof bufs[0], fmt, ap);
-        va_end(ap);
-        return b;
-}
 
 static void write_file(const char *path, const char *content, mode_t mode) {
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -53,7 +41,7 @@ static void write_file(const char *path, const char *content, mode_t mode) {
 
 static void mkdirs(const char *root, const char *const *dirs) {
         for (; *dirs; dirs++)
-                if (mkdir(pathf("%s/%s", root, *dirs), 0755) < 0 && errno != EEXIST) {
+                if (mkdir(test_pathf("%s/%s", root, *dirs), 0755) < 0 && errno != EEXIST) {
                         printf("Bail out! mkdir %s/%s: %m\n", root, *dirs);
                         exit(1);
                 }
@@ -65,7 +53,7 @@ static void make_clean_tree(const char *root) {
                 "", "dev", "etc", "proc", "run", "sys", "tmp", "usr", "usr/bin", "workspace", NULL
         };
         mkdirs(root, dirs);
-        write_file(pathf("%s/usr/bin/agent", root), "\x7f" "ELF pretend\n", 0755);
+        write_file(test_pathf("%s/usr/bin/agent", root), "\x7f" "ELF pretend\n", 0755);
 }
 
 static int run(const char *cmd) {
@@ -88,7 +76,7 @@ static int scan(const char *root, ImagePolicyReport *rep) {
 }
 
 static void test_policy(void) {
-        _cleanup_free_ char *clean = strdup(pathf("%s/clean", base)), *dirty = strdup(pathf("%s/dirty", base));
+        _cleanup_free_ char *clean = strdup(test_pathf("%s/clean", base)), *dirty = strdup(test_pathf("%s/dirty", base));
         static const char *const dirty_dirs[] = {
                 "bin", "sbin", "usr/local", "usr/local/bin", "usr/lib", "usr/lib/node", "usr/lib/python3", "opt", NULL
         };
@@ -151,20 +139,20 @@ static void test_policy(void) {
         image_policy_report_done(&rep);
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                write_file(pathf("%s/%s", dirty, bad[i].path), "x", 0755);
+                write_file(test_pathf("%s/%s", dirty, bad[i].path), "x", 0755);
         /* A dangling symlink is found by its name, never followed. */
-        CHECK(symlink("/nonexistent/dash", pathf("%s/usr/bin/sh", dirty)) == 0);
+        CHECK(symlink("/nonexistent/dash", test_pathf("%s/usr/bin/sh", dirty)) == 0);
         /* A symlink to a directory outside is not followed either. */
-        CHECK(symlink("/usr", pathf("%s/usr/lib/hostusr", dirty)) == 0);
-        write_file(pathf("%s/usr/bin/suid", dirty), "x", 04755);
-        write_file(pathf("%s/usr/bin/sgid", dirty), "x", 02755);
-        CHECK(mknod(pathf("%s/dev/null", dirty), S_IFCHR | 0666, makedev(1, 3)) == 0);
-        CHECK(mknod(pathf("%s/opt/sda", dirty), S_IFBLK | 0600, makedev(8, 0)) == 0);
+        CHECK(symlink("/usr", test_pathf("%s/usr/lib/hostusr", dirty)) == 0);
+        write_file(test_pathf("%s/usr/bin/suid", dirty), "x", 04755);
+        write_file(test_pathf("%s/usr/bin/sgid", dirty), "x", 02755);
+        CHECK(mknod(test_pathf("%s/dev/null", dirty), S_IFCHR | 0666, makedev(1, 3)) == 0);
+        CHECK(mknod(test_pathf("%s/opt/sda", dirty), S_IFBLK | 0600, makedev(8, 0)) == 0);
 
         r = scan(dirty, &rep);
         CHECK(r == 0);
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                CHECK_MSG(report_has(&rep, pathf("/%s", bad[i].path), bad[i].reason),
+                CHECK_MSG(report_has(&rep, test_pathf("/%s", bad[i].path), bad[i].reason),
                           "/%s is refused as %s", bad[i].path, bad[i].reason);
         CHECK_MSG(report_has(&rep, "/usr/bin/sh", "shell"), "a symlinked /usr/bin/sh is found");
         CHECK_MSG(report_has(&rep, "/usr/bin/suid", "setuid"), "a setuid file is found");
@@ -177,14 +165,14 @@ static void test_policy(void) {
 
         /* Who could change the tree after the check. */
         {
-                _cleanup_free_ char *own = strdup(pathf("%s/owned", base));
+                _cleanup_free_ char *own = strdup(test_pathf("%s/owned", base));
                 make_clean_tree(own);
-                CHECK(chown(pathf("%s/usr/bin/agent", own), 1000, 1000) == 0);
-                CHECK(chmod(pathf("%s/etc", own), 0777) == 0);
-                CHECK(chmod(pathf("%s/tmp", own), 01777) == 0);
-                CHECK(chown(pathf("%s/run", own), 0, 1000) == 0 && chmod(pathf("%s/run", own), 0775) == 0);
-                CHECK(symlink("agent", pathf("%s/usr/bin/link", own)) == 0 &&
-                      lchown(pathf("%s/usr/bin/link", own), 1000, 1000) == 0);
+                CHECK(chown(test_pathf("%s/usr/bin/agent", own), 1000, 1000) == 0);
+                CHECK(chmod(test_pathf("%s/etc", own), 0777) == 0);
+                CHECK(chmod(test_pathf("%s/tmp", own), 01777) == 0);
+                CHECK(chown(test_pathf("%s/run", own), 0, 1000) == 0 && chmod(test_pathf("%s/run", own), 0775) == 0);
+                CHECK(symlink("agent", test_pathf("%s/usr/bin/link", own)) == 0 &&
+                      lchown(test_pathf("%s/usr/bin/link", own), 1000, 1000) == 0);
                 r = scan(own, &rep);
                 CHECK(r == 0);
                 CHECK_MSG(report_has(&rep, "/usr/bin/agent", "owned by a user other than root"), "a file owned by uid 1000 is refused");
@@ -201,23 +189,23 @@ static void test_policy(void) {
                         CHECK_MSG(rep.n_violations == 0, "without IMAGE_POLICY_ROOT_OWNED ownership is not looked at");
                         image_policy_report_done(&rep);
                 }
-                (void) run(pathf("rm -rf %s", own));
+                (void) run(test_pathf("rm -rf %s", own));
         }
 
         /* Hard links: within the tree they are fine, to a file outside it
          * (a host file, or one someone else can still write) they are not;
          * file capabilities are refused like setuid. */
         {
-                _cleanup_free_ char *hl = strdup(pathf("%s/hardlinks", base));
+                _cleanup_free_ char *hl = strdup(test_pathf("%s/hardlinks", base));
                 /* VFS_CAP_REVISION_2, effective, CAP_NET_RAW permitted */
                 static const uint32_t caps[5] = { 0x02000001, 1U << 13, 0, 0, 0 };
                 make_clean_tree(hl);
-                write_file(pathf("%s/usr/bin/inside", hl), "x", 0755);
-                CHECK(link(pathf("%s/usr/bin/inside", hl), pathf("%s/usr/bin/inside-too", hl)) == 0);
-                write_file(pathf("%s/outside", base), "x", 0644);
-                CHECK(link(pathf("%s/outside", base), pathf("%s/usr/bin/from-outside", hl)) == 0);
-                write_file(pathf("%s/usr/bin/capped", hl), "x", 0755);
-                CHECK(setxattr(pathf("%s/usr/bin/capped", hl), "security.capability", caps, sizeof caps, 0) == 0);
+                write_file(test_pathf("%s/usr/bin/inside", hl), "x", 0755);
+                CHECK(link(test_pathf("%s/usr/bin/inside", hl), test_pathf("%s/usr/bin/inside-too", hl)) == 0);
+                write_file(test_pathf("%s/outside", base), "x", 0644);
+                CHECK(link(test_pathf("%s/outside", base), test_pathf("%s/usr/bin/from-outside", hl)) == 0);
+                write_file(test_pathf("%s/usr/bin/capped", hl), "x", 0755);
+                CHECK(setxattr(test_pathf("%s/usr/bin/capped", hl), "security.capability", caps, sizeof caps, 0) == 0);
                 r = scan(hl, &rep);
                 CHECK(r == 0);
                 CHECK_MSG(report_has(&rep, "/usr/bin/from-outside", "hard link to a file outside"),
@@ -227,90 +215,82 @@ static void test_policy(void) {
                 CHECK_MSG(report_has(&rep, "/usr/bin/capped", "capabilities"), "a file with capabilities is refused");
                 CHECK(rep.n_violations == 2);
                 image_policy_report_done(&rep);
-                (void) run(pathf("rm -rf %s %s/outside", hl, base));
+                (void) run(test_pathf("rm -rf %s %s/outside", hl, base));
         }
 
         /* Missing mount points, and one that is a symlink. */
-        CHECK(rmdir(pathf("%s/workspace", clean)) == 0);
-        CHECK(rmdir(pathf("%s/proc", clean)) == 0);
-        CHECK(symlink("/proc", pathf("%s/proc", clean)) == 0);
+        CHECK(rmdir(test_pathf("%s/workspace", clean)) == 0);
+        CHECK(rmdir(test_pathf("%s/proc", clean)) == 0);
+        CHECK(symlink("/proc", test_pathf("%s/proc", clean)) == 0);
         r = scan(clean, &rep);
         CHECK(r == 0);
         CHECK_MSG(report_has(&rep, "/workspace", "missing mount point"), "a missing /workspace is named");
         CHECK_MSG(report_has(&rep, "/proc", "not a directory"), "a symlinked /proc is refused");
         CHECK(rep.n_violations == 2);
         image_policy_report_done(&rep);
-        CHECK(unlink(pathf("%s/proc", clean)) == 0);
+        CHECK(unlink(test_pathf("%s/proc", clean)) == 0);
         mkdirs(clean, (const char *const[]) { "proc", "workspace", NULL });
 }
 
 static void test_digest(void) {
-        _cleanup_free_ char *t = strdup(pathf("%s/dg", base)), *u = strdup(pathf("%s/dg-copy", base));
+        _cleanup_free_ char *t = strdup(test_pathf("%s/dg", base)), *u = strdup(test_pathf("%s/dg-copy", base));
         char d1[IMAGE_DIGEST_STRING_MAX], d2[IMAGE_DIGEST_STRING_MAX], p[IMAGE_DIGEST_STRING_MAX];
 
         make_clean_tree(t);
-        CHECK(symlink("agent", pathf("%s/usr/bin/link", t)) == 0);
+        CHECK(symlink("agent", test_pathf("%s/usr/bin/link", t)) == 0);
         CHECK(image_digest_path(t, d1) == 0);
         CHECK(image_digest_path(t, d2) == 0);
         CHECK_STREQ(d1, d2);
         CHECK_MSG(strncmp(d1, "sha256:", 7) == 0 && strlen(d1) == 71, "digest has the form sha256:HEX (%s)", d1);
 
         /* A copy made elsewhere, by another owner, at another time: same. */
-        CHECK(run(pathf("cp -a %s %s && chown -R 1000:1000 %s && touch -d 2001-01-01 %s/usr/bin/agent", t, u, u, u)) == 0);
+        CHECK(run(test_pathf("cp -a %s %s && chown -R 1000:1000 %s && touch -d 2001-01-01 %s/usr/bin/agent", t, u, u, u)) == 0);
         CHECK(image_digest_path(u, d2) == 0);
         CHECK_MSG(streq(d1, d2), "owner and timestamps do not change the digest");
 
-        write_file(pathf("%s/usr/bin/agent", u), "\x7f" "ELF pretenD\n", 0755);
+        write_file(test_pathf("%s/usr/bin/agent", u), "\x7f" "ELF pretenD\n", 0755);
         CHECK(image_digest_path(u, d2) == 0);
         CHECK_MSG(!streq(d1, d2), "changing one byte changes the digest");
-        write_file(pathf("%s/usr/bin/agent", u), "\x7f" "ELF pretend\n", 0755);
+        write_file(test_pathf("%s/usr/bin/agent", u), "\x7f" "ELF pretend\n", 0755);
         CHECK(image_digest_path(u, d2) == 0);
         CHECK_MSG(streq(d1, d2), "changing it back restores the digest");
 
-        CHECK(chmod(pathf("%s/usr/bin/agent", u), 0750) == 0);
+        CHECK(chmod(test_pathf("%s/usr/bin/agent", u), 0750) == 0);
         CHECK(image_digest_path(u, d2) == 0);
         CHECK_MSG(!streq(d1, d2), "changing a mode changes the digest");
-        CHECK(chmod(pathf("%s/usr/bin/agent", u), 0755) == 0);
+        CHECK(chmod(test_pathf("%s/usr/bin/agent", u), 0755) == 0);
 
-        write_file(pathf("%s/etc/extra", u), "", 0644);
+        write_file(test_pathf("%s/etc/extra", u), "", 0644);
         CHECK(image_digest_path(u, d2) == 0);
         CHECK_MSG(!streq(d1, d2), "adding an empty file changes the digest");
-        CHECK(unlink(pathf("%s/etc/extra", u)) == 0);
+        CHECK(unlink(test_pathf("%s/etc/extra", u)) == 0);
 
-        CHECK(unlink(pathf("%s/usr/bin/link", u)) == 0 && symlink("agenT", pathf("%s/usr/bin/link", u)) == 0);
+        CHECK(unlink(test_pathf("%s/usr/bin/link", u)) == 0 && symlink("agenT", test_pathf("%s/usr/bin/link", u)) == 0);
         CHECK(image_digest_path(u, d2) == 0);
         CHECK_MSG(!streq(d1, d2), "changing a symlink target changes the digest");
-        CHECK(unlink(pathf("%s/usr/bin/link", u)) == 0 && symlink("agent", pathf("%s/usr/bin/link", u)) == 0);
+        CHECK(unlink(test_pathf("%s/usr/bin/link", u)) == 0 && symlink("agent", test_pathf("%s/usr/bin/link", u)) == 0);
 
-        CHECK(rename(pathf("%s/etc", u), pathf("%s/etd", u)) == 0);
+        CHECK(rename(test_pathf("%s/etc", u), test_pathf("%s/etd", u)) == 0);
         CHECK(image_digest_path(u, d2) == 0);
         CHECK_MSG(!streq(d1, d2), "renaming a directory changes the digest");
-        CHECK(rename(pathf("%s/etd", u), pathf("%s/etc", u)) == 0);
+        CHECK(rename(test_pathf("%s/etd", u), test_pathf("%s/etc", u)) == 0);
         CHECK(image_digest_path(u, d2) == 0);
         CHECK_MSG(streq(d1, d2), "and renaming it back restores it");
 
         /* A file's digest is the sha256 of its bytes. */
-        write_file(pathf("%s/abc", base), "abc", 0644);
-        CHECK(image_digest_path(pathf("%s/abc", base), d2) == 0);
+        write_file(test_pathf("%s/abc", base), "abc", 0644);
+        CHECK(image_digest_path(test_pathf("%s/abc", base), d2) == 0);
         CHECK_STREQ(d2, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 
         /* The verb operators use prints exactly that, one line. */
         {
                 char out[256] = "";
-                int mfd = memfd_create("stdout", MFD_CLOEXEC), saved = dup(STDOUT_FILENO);
-                ssize_t n;
-
-                fflush(stdout);
-                dup2(mfd, STDOUT_FILENO);
+                TestCapture cap = test_capture_begin(STDOUT_FILENO);
                 int r1 = verb_digest(2, (char *[]) { (char *) "digest", t, NULL });
                 int r2 = verb_digest(1, (char *[]) { (char *) "digest", NULL });
                 int r3 = verb_digest(3, (char *[]) { (char *) "digest", t, t, NULL });
-                fflush(stdout);
-                dup2(saved, STDOUT_FILENO);
-                close(saved);
-                n = pread(mfd, out, sizeof out - 1, 0);
-                out[n > 0 ? n : 0] = '\0';
-                close(mfd);
+
+                test_capture_end(&cap, out, sizeof out);
                 CHECK(r1 == 0);
                 CHECK_MSG(strncmp(out, d1, strlen(d1)) == 0 && streq(out + strlen(d1), "\n"),
                           "agent-runtime digest prints the digest and a newline");
@@ -330,9 +310,9 @@ static void test_digest(void) {
 static int provision(char **ret_err, ...) {
         static char err[16384];
         char *argv[16] = { (char *) "provision" };
-        int argc = 1, saved, mfd, r;
+        int argc = 1, r;
+        TestCapture cap;
         va_list ap;
-        ssize_t n;
 
         va_start(ap, ret_err);
         for (char *a; (a = va_arg(ap, char *)) && argc < 15;)
@@ -340,22 +320,11 @@ static int provision(char **ret_err, ...) {
         va_end(ap);
         argv[argc] = NULL;
 
-        fflush(stderr);
-        mfd = memfd_create("stderr", MFD_CLOEXEC);
-        saved = dup(STDERR_FILENO);
-        dup2(mfd, STDERR_FILENO);
+        cap = test_capture_begin(STDERR_FILENO);
         r = verb_provision(argc, argv);
-        fflush(stderr);
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-        n = pread(mfd, err, sizeof err - 1, 0);
-        err[n > 0 ? n : 0] = '\0';
-        close(mfd);
+        test_capture_end(&cap, err, sizeof err);
         /* Shown as TAP comments, for whoever reads a failure. */
-        for (char *l = err, *e; *l; l = e ? e + 1 : l + strlen(l)) {
-                e = strchr(l, '\n');
-                printf("# %.*s\n", e ? (int) (e - l) : (int) strlen(l), l);
-        }
+        test_diag_lines("# ", err);
         *ret_err = err;
         return r;
 }
@@ -372,10 +341,10 @@ static bool exists(const char *p) {
 }
 
 static void test_provision(void) {
-        _cleanup_free_ char *run_dir = strdup(pathf("%s/run", base));
-        _cleanup_free_ char *clean = strdup(pathf("%s/clean", base)), *dirty = strdup(pathf("%s/dirty", base));
-        _cleanup_free_ char *mnt = strdup(pathf("%s/run/demo/root", base));
-        _cleanup_free_ char *agent_dir = strdup(pathf("%s/run/demo", base));
+        _cleanup_free_ char *run_dir = strdup(test_pathf("%s/run", base));
+        _cleanup_free_ char *clean = strdup(test_pathf("%s/clean", base)), *dirty = strdup(test_pathf("%s/dirty", base));
+        _cleanup_free_ char *mnt = strdup(test_pathf("%s/run/demo/root", base));
+        _cleanup_free_ char *agent_dir = strdup(test_pathf("%s/run/demo", base));
         char dclean[IMAGE_DIGEST_STRING_MAX], image_opt[4200], digest_opt[128];
         struct statvfs sv;
         char *err;
@@ -402,12 +371,12 @@ static void test_provision(void) {
         r = provision(&err, "--name=demo", image_opt, NULL);
         CHECK(r == 0);
         CHECK_MSG(is_mounted(mnt), "the tree is mounted at NAME/root");
-        fd = open(pathf("%s/new-file", mnt), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        fd = open(test_pathf("%s/new-file", mnt), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         CHECK_MSG(fd < 0 && errno == EROFS, "writing into the root fails with EROFS");
         if (fd >= 0)
                 close(fd);
         CHECK(statvfs(mnt, &sv) == 0 && (sv.f_flag & ST_RDONLY) && (sv.f_flag & ST_NOSUID) && (sv.f_flag & ST_NODEV));
-        CHECK(exists(pathf("%s/usr/bin/agent", mnt)));
+        CHECK(exists(test_pathf("%s/usr/bin/agent", mnt)));
         {
                 struct stat st;
                 CHECK_MSG(stat(run_dir, &st) == 0 && (st.st_mode & 07777) == 0700, "the state root is 0700");
@@ -447,20 +416,20 @@ static void test_provision(void) {
 
         /* A tree others could change after the check is refused. */
         {
-                _cleanup_free_ char *open_dir = strdup(pathf("%s/open", base));
-                _cleanup_free_ char *img = strdup(pathf("%s/open/img", base));
+                _cleanup_free_ char *open_dir = strdup(test_pathf("%s/open", base));
+                _cleanup_free_ char *img = strdup(test_pathf("%s/open/img", base));
 
                 CHECK(mkdir(open_dir, 0777) == 0 && chmod(open_dir, 0777) == 0);
-                CHECK(run(pathf("cp -a %s %s", clean, img)) == 0);
+                CHECK(run(test_pathf("cp -a %s %s", clean, img)) == 0);
                 snprintf(image_opt, sizeof image_opt, "--image=%s", img);
                 r = provision(&err, "--name=demo", image_opt, NULL);
                 CHECK(r == -EPERM);
-                CHECK_MSG(strstr(err, pathf("%s is writable by every user", open_dir)),
+                CHECK_MSG(strstr(err, test_pathf("%s is writable by every user", open_dir)),
                           "an image below a world-writable directory is refused, naming it");
                 CHECK_MSG(!exists(agent_dir), "and nothing is made");
 
                 CHECK(chmod(open_dir, 0755) == 0);
-                CHECK(chown(pathf("%s/usr/bin/agent", img), 1000, 1000) == 0);
+                CHECK(chown(test_pathf("%s/usr/bin/agent", img), 1000, 1000) == 0);
                 r = provision(&err, "--name=demo", image_opt, NULL);
                 CHECK(r == -EPERM);
                 CHECK_MSG(strstr(err, "/usr/bin/agent: owned by a user other than root"),
@@ -470,17 +439,17 @@ static void test_provision(void) {
 
         /* Bare names are looked up along the image path. */
         {
-                char *path = strdup(pathf("%s/images-a:%s/images-b", base, base));
+                char *path = strdup(test_pathf("%s/images-a:%s/images-b", base, base));
                 mkdirs(base, (const char *const[]) { "images-a", "images-b", NULL });
-                CHECK(run(pathf("cp -a %s %s/images-b/good", clean, base)) == 0);
+                CHECK(run(test_pathf("cp -a %s %s/images-b/good", clean, base)) == 0);
                 setenv("AGENTCAGE_IMAGE_PATH", path, 1);
                 r = provision(&err, "--name=demo", "--image=good", NULL);
                 CHECK_MSG(r == 0 && is_mounted(mnt), "a bare name is found in the second directory");
                 CHECK(umount2(mnt, 0) == 0 && rmdir(mnt) == 0 && rmdir(agent_dir) == 0);
                 r = provision(&err, "--name=demo", "--image=missing", NULL);
                 CHECK(r == -ENOENT);
-                CHECK_MSG(strstr(err, pathf("%s/images-a/missing.raw", base)) &&
-                          strstr(err, pathf("%s/images-b/missing.squashfs", base)),
+                CHECK_MSG(strstr(err, test_pathf("%s/images-a/missing.raw", base)) &&
+                          strstr(err, test_pathf("%s/images-b/missing.squashfs", base)),
                           "a missing image lists where it was looked for");
                 CHECK(provision(&err, "--name=demo", "--image=../etc", NULL) == -EINVAL);
                 unsetenv("AGENTCAGE_IMAGE_PATH");
@@ -494,32 +463,32 @@ static void test_provision(void) {
                 printf("not ok - mke2fs, mksquashfs and mkfs.erofs are needed to test image files\n");
                 tap_n++, tap_failed++;
         } else {
-                _cleanup_free_ char *img = strdup(pathf("%s/clean.raw", base));
+                _cleanup_free_ char *img = strdup(test_pathf("%s/clean.raw", base));
                 char d_img[IMAGE_DIGEST_STRING_MAX];
 
-                CHECK(run(pathf("mke2fs -q -t ext4 -d %s %s/ext4.raw 8M >/dev/null", clean, base)) == 0);
+                CHECK(run(test_pathf("mke2fs -q -t ext4 -d %s %s/ext4.raw 8M >/dev/null", clean, base)) == 0);
                 snprintf(image_opt, sizeof image_opt, "--image=%s/ext4.raw", base);
                 r = provision(&err, "--name=demo", image_opt, NULL);
                 CHECK_MSG(r == -EMEDIUMTYPE && strstr(err, "ext2/3/4") && strstr(err, "squashfs or erofs"),
                           "an ext4 image file is refused, naming the formats accepted");
                 CHECK_MSG(!exists(agent_dir), "a refused ext4 image makes nothing");
-                CHECK(run(pathf("mkfs.erofs --quiet %s/clean.erofs %s >/dev/null 2>&1", base, clean)) == 0);
+                CHECK(run(test_pathf("mkfs.erofs --quiet %s/clean.erofs %s >/dev/null 2>&1", base, clean)) == 0);
                 snprintf(image_opt, sizeof image_opt, "--image=%s/clean.erofs", base);
                 r = provision(&err, "--name=demo", image_opt, NULL);
                 CHECK_MSG(r == 0 && is_mounted(mnt), "an erofs image file is loop mounted");
                 CHECK(umount2(mnt, 0) == 0 && rmdir(mnt) == 0 && rmdir(agent_dir) == 0);
 
-                CHECK(run(pathf("mksquashfs %s %s -quiet -noappend >/dev/null", clean, img)) == 0);
+                CHECK(run(test_pathf("mksquashfs %s %s -quiet -noappend >/dev/null", clean, img)) == 0);
                 CHECK(image_digest_path(img, d_img) == 0);
                 snprintf(image_opt, sizeof image_opt, "--image=%s", img);
                 snprintf(digest_opt, sizeof digest_opt, "--image-digest=%s", d_img);
                 r = provision(&err, "--name=demo", image_opt, digest_opt, NULL);
                 CHECK_MSG(r == 0 && is_mounted(mnt), "a squashfs image file is loop mounted");
-                fd = open(pathf("%s/new-file", mnt), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                fd = open(test_pathf("%s/new-file", mnt), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
                 CHECK_MSG(fd < 0 && errno == EROFS, "the loop mount is read-only");
                 if (fd >= 0)
                         close(fd);
-                CHECK(run(pathf("losetup -j %s | grep -q loop", img)) == 0);
+                CHECK(run(test_pathf("losetup -j %s | grep -q loop", img)) == 0);
                 r = provision(&err, "--name=demo", image_opt, NULL);
                 CHECK_MSG(r == 0, "a restart with an image file works");
                 CHECK(umount2(mnt, 0) == 0 && !is_mounted(mnt));
@@ -528,7 +497,7 @@ static void test_provision(void) {
                  * may take a moment to release it). */
                 r = 1;
                 for (int i = 0; i < 50 && r == 1; i++) {
-                        r = run(pathf("losetup -j %s | grep -q loop", img)) == 0;
+                        r = run(test_pathf("losetup -j %s | grep -q loop", img)) == 0;
                         if (r)
                                 usleep(100 * 1000);
                 }
@@ -539,7 +508,7 @@ static void test_provision(void) {
                 r = provision(&err, "--name=demo", image_opt, digest_opt, NULL);
                 CHECK_MSG(r == -EBADMSG && !exists(agent_dir), "an image file with the wrong digest is refused before mounting");
 
-                CHECK(run(pathf("mksquashfs %s %s/dirty.raw -quiet -noappend >/dev/null", dirty, base)) == 0);
+                CHECK(run(test_pathf("mksquashfs %s %s/dirty.raw -quiet -noappend >/dev/null", dirty, base)) == 0);
                 snprintf(image_opt, sizeof image_opt, "--image=%s/dirty.raw", base);
                 r = provision(&err, "--name=demo", image_opt, NULL);
                 CHECK(r == -EPERM);
@@ -568,6 +537,6 @@ int main(void) {
         test_digest();
         test_provision();
 
-        (void) run(pathf("rm -rf --one-file-system %s", base));
+        (void) run(test_pathf("rm -rf --one-file-system %s", base));
         return tap_finish();
 }

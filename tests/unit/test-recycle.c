@@ -22,6 +22,7 @@
 #include "log.h"
 #include "runtime.h"
 #include "tap.h"
+#include "test-util.h"
 
 static char tmp[256];
 static char root[300], state[300], lease_dir[400];
@@ -233,38 +234,6 @@ static void test_failed_configure(void) {
         }
 }
 
-/* A directory for the test's files with no world-writable directory above
- * it (secret sources below one are refused by design): the working
- * directory (meson's build directory) unless it is below /tmp or the like,
- * else /run, which only root can write. */
-static int pick_base_dir(char *buf, size_t size) {
-        char p[PATH_MAX];
-        struct stat st;
-
-        if (!getcwd(buf, size))
-                return -errno;
-        snprintf(p, sizeof p, "%s", buf);
-        for (;;) {
-                char *slash;
-
-                if (stat(p, &st) < 0)
-                        return -errno;
-                if (st.st_mode & S_IWOTH) {
-                        snprintf(buf, size, "/run");
-                        return 0;
-                }
-                if (streq(p, "/"))
-                        return 0;
-                slash = strrchr(p, '/');
-                if (!slash)
-                        return -EINVAL;
-                if (slash == p)
-                        p[1] = 0;
-                else
-                        *slash = 0;
-        }
-}
-
 int main(void) {
         char cmd[400];
 
@@ -274,10 +243,7 @@ int main(void) {
         }
         log_set_max_level(getenv("TEST_VERBOSE") ? LOG_DEBUG : LOG_CRIT);
         /* Not below /tmp: secret sources there are refused by design. */
-        if (pick_base_dir(tmp, sizeof tmp - 32) < 0)
-                return 1;
-        strcat(tmp, "/test-recycle-XXXXXX");
-        if (!mkdtemp(tmp))
+        if (test_make_base_dir(tmp, sizeof tmp, "test-recycle") < 0)
                 return 1;
         snprintf(root, sizeof root, "%s/run", tmp);
         if (mkdir(root, 0755) < 0)

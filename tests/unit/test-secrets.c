@@ -17,6 +17,7 @@
 #include "configure.h"
 #include "log.h"
 #include "tap.h"
+#include "test-util.h"
 
 #define OWNER ((uid_t) (0x70000000U + 1000U))
 #define VALUE "s3cr3t-value-do-not-log-7f3a9c"
@@ -273,38 +274,6 @@ static void test_no_value_in_log(void) {
         CHECK_MSG(system(cmd) != 0, "the log never contains the value");
 }
 
-/* A directory for the test's files with no world-writable directory above
- * it (secret sources below one are refused by design): the working
- * directory (meson's build directory) unless it is below /tmp or the like,
- * else /run, which only root can write. */
-static int pick_base_dir(char *buf, size_t size) {
-        char p[PATH_MAX];
-        struct stat st;
-
-        if (!getcwd(buf, size))
-                return -errno;
-        snprintf(p, sizeof p, "%s", buf);
-        for (;;) {
-                char *slash;
-
-                if (stat(p, &st) < 0)
-                        return -errno;
-                if (st.st_mode & S_IWOTH) {
-                        snprintf(buf, size, "/run");
-                        return 0;
-                }
-                if (streq(p, "/"))
-                        return 0;
-                slash = strrchr(p, '/');
-                if (!slash)
-                        return -EINVAL;
-                if (slash == p)
-                        p[1] = 0;
-                else
-                        *slash = 0;
-        }
-}
-
 int main(void) {
         char cmd[400];
 
@@ -316,10 +285,7 @@ int main(void) {
         umask(022);
         /* Not below /tmp: sources in a directory others can write (and /tmp
          * is one) are refused by design. The build directory is not. */
-        if (pick_base_dir(tmp, sizeof tmp - 32) < 0)
-                return 1;
-        strcat(tmp, "/test-secrets-XXXXXX");
-        if (!mkdtemp(tmp))
+        if (test_make_base_dir(tmp, sizeof tmp, "test-secrets") < 0)
                 return 1;
         snprintf(stage, sizeof stage, "%s/stage", tmp);
         snprintf(logfile, sizeof logfile, "%s/log", tmp);

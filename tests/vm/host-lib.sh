@@ -80,6 +80,24 @@ tap_merge_finish() {
         [ "$_merge_failed" -eq 0 ] && [ "$_merge_n" -gt 0 ]
 }
 
+# require_host_tools COMMAND:PACKAGE…: every COMMAND is on this host, or the
+# run ends: with CI set, the missing PACKAGEs are installed first (exit 1 if
+# that fails); without, the whole run is skipped ("1..0 # SKIP", exit 77).
+require_host_tools() {
+        local t missing=()
+        for t in "$@"; do
+                command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
+        done
+        [ ${#missing[@]} -eq 0 ] && return 0
+        if [ -z "${CI:-}" ]; then
+                echo "1..0 # SKIP missing host packages: ${missing[*]} (apt-get install them, or set CI=1)"
+                exit 77
+        fi
+        echo "installing ${missing[*]}" >&2
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2 ||
+                { echo "1..0 # apt-get install ${missing[*]} failed"; exit 1; }
+}
+
 # case_needs FILE: prints the needs a case declares ("# needs: vm …").
 case_needs() {
         sed -n 's/^#[[:space:]]*needs:[[:space:]]*//p' "$1" | tr ',' ' '

@@ -74,21 +74,7 @@ skip_all() { echo "1..0 # SKIP $*"; exit 77; }
 
 # --- host prerequisites -------------------------------------------------------
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (mmdebstrap --mode=root, image cache)"
-missing=()
-command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
-command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
-command -v mke2fs >/dev/null || missing+=(e2fsprogs)
-command -v meson >/dev/null || missing+=(meson)
-command -v ninja >/dev/null || missing+=(ninja-build)
-if [ ${#missing[@]} -gt 0 ]; then
-        if [ -n "${CI:-}" ]; then
-                log "installing ${missing[*]}"
-                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2 ||
-                        { echo "1..0 # apt-get install ${missing[*]} failed"; exit 1; }
-        else
-                skip_all "missing host packages: ${missing[*]} (apt-get install them, or set CI=1)"
-        fi
-fi
+require_host_tools qemu-system-x86_64:qemu-system-x86 mmdebstrap:mmdebstrap mke2fs:e2fsprogs meson:meson ninja:ninja-build
 
 # --- work folder, always cleaned up, qemu always killed ---------------------
 work=$(mktemp -d /var/tmp/agentcage-vm.XXXXXX)

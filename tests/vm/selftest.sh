@@ -79,6 +79,12 @@ t "lib: check_output needs the match" bash -c '! "$@"' _ lib 'check_output a "^y
 t "lib: check_output needs exit 0" bash -c '! "$@"' _ lib 'check_output a "x" sh -c "echo x; exit 1"; finish'
 t "lib: check_fails needs a failure" bash -c '! "$@"' _ lib 'check_fails a "" true; finish'
 t "lib: check_no_output refuses a match" bash -c '! "$@"' _ lib 'check_no_output a "x" echo x; finish'
+t "lib: check_no_output passes without a match" lib 'check_no_output a "y" echo x; finish'
+t "lib: check_fails needs its output to match" bash -c '! "$@"' _ lib 'check_fails a "^y$" sh -c "echo x; exit 1"; finish'
+t "lib: a failed check_output says what it expected" grep -q '^# expected output matching: ^y\$$' <(lib 'check_output a "^y$" echo x; finish')
+t "lib: a failed check_fails says what it expected" grep -q '^# expected failure with output matching: (anything)$' <(lib 'check_fails a "" true; finish')
+t "host: require_host_tools passes when every tool is there" bash -c '. "$1"; require_host_tools bash:bash sh:dash' _ "$here/host-lib.sh"
+t "host: a missing tool skips the run without CI" bash -c 'out=$(. "$1"; CI= require_host_tools bash:bash no-such-tool-x:pkg-x); [ $? = 77 ] && [ "$out" = "1..0 # SKIP missing host packages: pkg-x (apt-get install them, or set CI=1)" ]' _ "$here/host-lib.sh"
 t "lib: no check is a failure" bash -c '! "$@"' _ lib 'finish'
 t "lib: only skips is a failure" bash -c '! "$@"' _ lib 'skip a why; finish'
 t "lib: bail fails" bash -c '! "$@"' _ lib 'bail broken'

@@ -65,14 +65,13 @@ static int rm_rf_at(int dir_fd, const char *name, unsigned depth) {
         if (!d)
                 return negative_errno();
         fd = -EBADF; /* owned by d now */
-        while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
-                        int r = rm_rf_at(dirfd(d), de->d_name, depth + 1);
-                        if (r < 0) {
-                                closedir(d);
-                                return r;
-                        }
+        while ((de = readdir_no_dot(d))) {
+                int r = rm_rf_at(dirfd(d), de->d_name, depth + 1);
+                if (r < 0) {
+                        closedir(d);
+                        return r;
                 }
+        }
         closedir(d);
         return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 ? negative_errno() : 0;
 }

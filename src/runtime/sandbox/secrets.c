@@ -336,9 +336,7 @@ static int remove_files(int dfd) {
         r = opendir_dup(dfd, &d);
         if (r < 0)
                 return r;
-        while ((de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
+        while ((de = readdir_no_dot(d))) {
                 if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT && r == 0)
                         r = negative_errno();
         }
