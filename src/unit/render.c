@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -104,28 +105,31 @@ static void put_exec_escaped(Buffer *b, const char *s) {
  * expands %-specifiers at load and $VARIABLES at exec: a double-quoted word
  * with all four escaped reaches the program as is. */
 static void put_exec_word(Buffer *b, const char *const *parts, size_t n_parts) {
+        size_t len[8];
         bool bare = false;
 
+        assert(n_parts <= ELEMENTSOF(len));
         for (size_t i = 0; i < n_parts; i++) {
                 const unsigned char *p = (const unsigned char *) parts[i];
 
                 while (exec_safe[*p])
                         p++;
+                len[i] = (size_t) (p - (const unsigned char *) parts[i]);
                 if (*p != '\0') {
                         bare = false;
                         break;
                 }
-                bare = bare || p != (const unsigned char *) parts[i];
+                bare = bare || len[i] > 0;
         }
-        if (!bare)
-                buffer_put(b, "\"", 1);
+        if (bare) {
+                for (size_t i = 0; i < n_parts; i++)
+                        buffer_put(b, parts[i], len[i]);
+                return;
+        }
+        buffer_put(b, "\"", 1);
         for (size_t i = 0; i < n_parts; i++)
-                if (bare)
-                        buffer_puts(b, parts[i]);
-                else
-                        put_exec_escaped(b, parts[i]);
-        if (!bare)
-                buffer_put(b, "\"", 1);
+                put_exec_escaped(b, parts[i]);
+        buffer_put(b, "\"", 1);
 }
 
 void render_exec_word(Buffer *b, const char *s) {
