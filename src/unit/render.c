@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -108,7 +107,10 @@ static void put_exec_word(Buffer *b, const char *const *parts, size_t n_parts) {
         size_t len[8];
         bool bare = false;
 
-        assert(n_parts <= ELEMENTSOF(len));
+        if (n_parts > ELEMENTSOF(len)) { /* args_add() of more parts than any caller has */
+                b->failed = true;
+                return;
+        }
         for (size_t i = 0; i < n_parts; i++) {
                 const unsigned char *p = (const unsigned char *) parts[i];
 
