@@ -79,11 +79,13 @@ typedef enum EntryKind {
 /* One directory entry that matters. File names live back to back in one
  * arena, so that 10,000 agents cost one allocation, not 10,000. */
 typedef struct Entry {
-        uint32_t file;     /* offset of the file name in the arena */
-        uint16_t base_len; /* length of NAME (the file name without suffix) */
-        uint16_t dir;      /* index in the search path: lower wins */
+        uint32_t file;    /* offset of the file name in the arena */
+        uint16_t dir;     /* index in the search path: lower wins */
+        uint8_t base_len; /* length of NAME (the file name without suffix) */
         uint8_t kind;
 } Entry;
+/* Eight bytes: glibc's qsort_r() moves those as one word, others byte-wise. */
+_Static_assert(sizeof(Entry) == 8, "Entry is sorted as one 64-bit word");
 
 typedef struct EntryList {
         Entry *v;
@@ -102,11 +104,11 @@ static const char *entry_file(const EntryList *l, const Entry *e) {
 }
 
 static int entry_list_add(EntryList *l, const char *file, size_t base_len, unsigned dir, EntryKind kind) {
-        if (base_len > UINT16_MAX || dir > UINT16_MAX || l->names.len > UINT32_MAX - NAME_MAX - 1)
+        if (base_len > UINT8_MAX || dir > UINT16_MAX || l->names.len > UINT32_MAX - NAME_MAX - 1)
                 return -E2BIG;
         if (array_grow(&l->v, &l->allocated, l->n, sizeof *l->v, 64) < 0)
                 return -ENOMEM;
-        l->v[l->n] = (Entry) { (uint32_t) l->names.len, (uint16_t) base_len, (uint16_t) dir, (uint8_t) kind };
+        l->v[l->n] = (Entry) { (uint32_t) l->names.len, (uint16_t) dir, (uint8_t) base_len, (uint8_t) kind };
         buffer_put(&l->names, file, strlen(file) + 1);
         if (buffer_status(&l->names) < 0)
                 return -ENOMEM;
