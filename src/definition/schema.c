@@ -559,23 +559,6 @@ static size_t section_runs(const SectionRun **ret) {
         return n_runs;
 }
 
-/* Names are ASCII (the line check allows letters, digits, '_', '-', '.'),
- * so ASCII case folding is strcasecmp() without the locale's cost. */
-static bool ascii_name_eq(const char *a, const char *b) {
-        for (;; a++, b++) {
-                unsigned char x = (unsigned char) *a, y = (unsigned char) *b;
-
-                if (x >= 'A' && x <= 'Z')
-                        x |= 0x20;
-                if (y >= 'A' && y <= 'Z')
-                        y |= 0x20;
-                if (x != y)
-                        return false;
-                if (x == '\0')
-                        return true;
-        }
-}
-
 const SchemaKey *schema_find(const char *section, const char *key, bool *ret_section_known) {
         static size_t last; /* a file's keys come section by section: try the last run first */
         const SectionRun *runs;
@@ -586,14 +569,14 @@ const SchemaKey *schema_find(const char *section, const char *key, bool *ret_sec
                 size_t r = j == 0 ? last : j <= last ? j - 1 : j; /* last first, then the others in order */
                 const char *s = schema_keys[runs[r].first].section;
 
-                if (!same_first_letter(s, section) || !ascii_name_eq(s, section))
+                if (!same_first_letter(s, section) || strcasecmp(s, section) != 0)
                         continue;
                 known = true;
                 last = r;
                 for (size_t i = runs[r].first; i < runs[r].end; i++) {
                         const SchemaKey *k = &schema_keys[i];
 
-                        if (k->key[0] == '*' || (same_first_letter(k->key, key) && ascii_name_eq(k->key, key))) {
+                        if (k->key[0] == '*' || (same_first_letter(k->key, key) && strcasecmp(k->key, key) == 0)) {
                                 if (ret_section_known)
                                         *ret_section_known = true;
                                 return k;
