@@ -311,11 +311,12 @@ static int read_all(int fd, size_t size, char **ret, size_t *ret_len) {
 
 /* Opens path for reading and checks what it is. Returns 0 with *ret_fd set,
  * INI_MASKED, or a negative errno after reporting. */
-static int open_definition(const char *path, Report *r, struct stat *st, int *ret_fd) {
+static int open_definition(int dir_fd, const char *file, const char *path, Report *r, struct stat *st,
+                           int *ret_fd) {
         _cleanup_close_ int fd = -EBADF;
 
         /* O_NONBLOCK: opening a FIFO must not hang the boot. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        fd = openat(dir_fd, file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 int e = errno;
                 if (e == ENOENT)
@@ -413,6 +414,10 @@ static int fill_dictionary(IniFile *f) {
 }
 
 int ini_file_load(const char *path, Report *r, IniFile **ret) {
+        return ini_file_load_at(AT_FDCWD, path, path, r, ret);
+}
+
+int ini_file_load_at(int dir_fd, const char *file, const char *path, Report *r, IniFile **ret) {
         _cleanup_ini_file_free_ IniFile *f = NULL;
         _cleanup_close_ int fd = -EBADF;
         LineParser p = { .path = path, .report = r };
@@ -420,7 +425,7 @@ int ini_file_load(const char *path, Report *r, IniFile **ret) {
         struct stat st;
         int k;
 
-        k = open_definition(path, r, &st, &fd);
+        k = open_definition(dir_fd, file, path, r, &st, &fd);
         if (k != 0)
                 return k;
 
