@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,17 +47,16 @@ IniFile *ini_file_free(IniFile *f) {
         return NULL;
 }
 
-static bool name_char(char c, bool first) {
-        if (isalpha((unsigned char) c))
-                return true;
-        return !first && (isdigit((unsigned char) c) || c == '_' || c == '-' || c == '.');
-}
+/* 1: may start a name (a letter), 2: may follow (letters, digits, '_', '-', '.'). */
+static const unsigned char name_class[256] = {
+        ['A' ... 'Z'] = 3, ['a' ... 'z'] = 3, ['0' ... '9'] = 2, ['_'] = 2, ['-'] = 2, ['.'] = 2,
+};
 
 static bool is_name(const char *s, size_t n) {
-        if (n == 0 || n > 64)
+        if (n == 0 || n > 64 || !(name_class[(unsigned char) s[0]] & 1))
                 return false;
-        for (size_t i = 0; i < n; i++)
-                if (!name_char(s[i], i == 0))
+        for (size_t i = 1; i < n; i++)
+                if (!(name_class[(unsigned char) s[i]] & 2))
                         return false;
         return true;
 }
@@ -79,7 +79,18 @@ static unsigned check_bytes(const char *path, const char *buf, size_t len, Repor
         for (size_t i = 0; i < len;) {
                 unsigned char c;
 
-                /* Most bytes are printable ASCII: skip them without a branch each. */
+                /* Most bytes are printable ASCII: skip eight at a time while
+                 * none is below 0x20 or above 0x7e (tabs take the slow path,
+                 * which allows them). */
+                while (i + 8 <= len) {
+                        uint64_t w;
+
+                        memcpy(&w, buf + i, 8);
+                        if (((w - UINT64_C(0x2020202020202020)) | (w + UINT64_C(0x0101010101010101)) | w) &
+                            UINT64_C(0x8080808080808080))
+                                break;
+                        i += 8;
+                }
                 while (i < len && plain_byte[(unsigned char) buf[i]])
                         i++;
                 if (i == len)
