@@ -233,7 +233,7 @@ static int parse_effective(Loading *l) {
         for (size_t i = 0; i < schema_n_keys; i++) {
                 const SchemaKey *k = &schema_keys[i];
                 const IniEntry *e = l->eff[i].entry;
-                char why[256] = "", ex[96];
+                char why[256], ex[96];
                 int p;
 
                 if (!e) {
@@ -248,6 +248,7 @@ static int parse_effective(Loading *l) {
                                              "required key is empty; expected %s", k->allowed);
                         continue;
                 }
+                why[0] = '\0'; /* not the whole array: this runs for every key of every agent */
                 p = k->parse(k, e->value, l->agent, why, sizeof why);
                 if (p == -ENOMEM)
                         return p;
