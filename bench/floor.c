@@ -3,6 +3,9 @@
  * do for N agents. It reads every *.agent file of INPUT_DIR and writes, for
  * each, a file of UNIT_BYTES bytes plus one symlink into OUTPUT_DIR, with
  * plain open/read/write/close: no parsing, no validation, no rendering.
+ * Every generator must write atomically (no partial file is ever visible),
+ * so the floor does too, the cheapest way there is: the file is written
+ * unnamed (O_TMPFILE) and linked into place, like the generator's.
  *
  *   bench-floor INPUT_DIR OUTPUT_DIR UNIT_BYTES */
 #include <dirent.h>
@@ -48,8 +51,16 @@ int main(int argc, char *argv[]) {
                         return 1;
                 close(fd);
                 snprintf(path, sizeof path, "agent@%.*s.service", (int) len - 6, de->d_name);
-                fd = openat(out_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-                if (fd < 0 || write(fd, unit, unit_bytes) != (ssize_t) unit_bytes || close(fd) < 0)
+                fd = openat(out_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+                if (fd < 0 || write(fd, unit, unit_bytes) != (ssize_t) unit_bytes)
+                        return 1;
+                if (linkat(fd, "", out_fd, path, AT_EMPTY_PATH) < 0) {
+                        /* Without CAP_DAC_READ_SEARCH, as the generator does. */
+                        snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+                        if (linkat(AT_FDCWD, target, out_fd, path, AT_SYMLINK_FOLLOW) < 0)
+                                return 1;
+                }
+                if (close(fd) < 0)
                         return 1;
                 snprintf(target, sizeof target, "../%s", path);
                 snprintf(in, sizeof in, "agents.target.wants/%s", path);

@@ -36,16 +36,12 @@ static bool buffer_reserve(Buffer *b, size_t extra) {
         return true;
 }
 
-void buffer_put(Buffer *b, const char *s, size_t n) {
+void buffer_put_slow(Buffer *b, const char *s, size_t n) {
         if (!buffer_reserve(b, n))
                 return;
         memcpy(b->data + b->len, s, n);
         b->len += n;
         b->data[b->len] = '\0';
-}
-
-void buffer_puts(Buffer *b, const char *s) {
-        buffer_put(b, s, strlen(s));
 }
 
 void buffer_printf(Buffer *b, const char *fmt, ...) {

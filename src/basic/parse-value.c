@@ -312,7 +312,14 @@ size_t utf8_printable_char_len(const char *s, bool allow_tab) {
 
 bool string_is_printable_utf8(const char *s, bool allow_tab) {
         while (*s) {
-                size_t n = utf8_printable_char_len(s, allow_tab);
+                size_t n;
+
+                /* Printable ASCII, most of any text: no decoding needed. */
+                while ((unsigned char) *s >= 0x20 && (unsigned char) *s < 0x7f)
+                        s++;
+                if (!*s)
+                        break;
+                n = utf8_printable_char_len(s, allow_tab);
                 if (n == 0)
                         return false;
                 s += n;

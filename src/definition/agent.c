@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 
 #include "agent.h"
 #include "credential-shares.h"
+#include "definition.h"
 #include "ini.h"
 #include "log.h"
 #include "parse-value.h"
@@ -54,6 +56,8 @@ typedef struct SecretSetting {
 typedef struct Loading {
         Agent *agent;
         const char *main_path;
+        int main_dir_fd;       /* where main_file is, or AT_FDCWD */
+        const char *main_file; /* main_path, or its name in main_dir_fd */
         Report *report;
         IniFile **files;
         size_t n_files;
@@ -140,7 +144,8 @@ static int load_files(Loading *l, char *const *dropins, size_t n_dropins) {
         for (size_t i = 0; i <= n_dropins; i++) {
                 const char *path = i == 0 ? l->main_path : dropins[i - 1];
                 IniFile *f = NULL;
-                int k = ini_file_load(path, l->report, &f);
+                int k = i == 0 ? ini_file_load_at(l->main_dir_fd, l->main_file, path, l->report, &f)
+                               : ini_file_load(path, l->report, &f);
 
                 if (k == -ENOMEM)
                         return k;
@@ -228,7 +233,7 @@ static int parse_effective(Loading *l) {
         for (size_t i = 0; i < schema_n_keys; i++) {
                 const SchemaKey *k = &schema_keys[i];
                 const IniEntry *e = l->eff[i].entry;
-                char why[256] = "", ex[96];
+                char why[256], ex[96];
                 int p;
 
                 if (!e) {
@@ -243,6 +248,7 @@ static int parse_effective(Loading *l) {
                                              "required key is empty; expected %s", k->allowed);
                         continue;
                 }
+                why[0] = '\0'; /* not the whole array: this runs for every key of every agent */
                 p = k->parse(k, e->value, l->agent, why, sizeof why);
                 if (p == -ENOMEM)
                         return p;
@@ -352,10 +358,12 @@ static int agent_finish(Agent *a, char *const *dropins, size_t n_dropins) {
         return 0;
 }
 
-int agent_load(const char *name, const char *main_path, char *const *dropins, size_t n_dropins,
-               Report *r, Agent **ret) {
+static int agent_load_at(const char *name, int main_dir_fd, const char *main_file, const char *main_path,
+                         char *const *dropins, size_t n_dropins, Report *r, Agent **ret) {
         _cleanup_agent_free_ Agent *a = NULL;
-        _cleanup_(loading_done) Loading l = { .main_path = main_path, .report = r };
+        _cleanup_(loading_done) Loading l = {
+                .main_path = main_path, .main_dir_fd = main_dir_fd, .main_file = main_file, .report = r,
+        };
         unsigned errors_before = r->n_errors;
         int k;
 
@@ -382,4 +390,15 @@ int agent_load(const char *name, const char *main_path, char *const *dropins, si
                 return -EINVAL;
         *ret = TAKE_PTR(a);
         return 0;
+}
+
+int agent_load(const char *name, const char *main_path, char *const *dropins, size_t n_dropins,
+               Report *r, Agent **ret) {
+        return agent_load_at(name, AT_FDCWD, main_path, main_path, dropins, n_dropins, r, ret);
+}
+
+int agent_load_source(const AgentSource *s, Report *r, Agent **ret) {
+        if (!s->main_file)
+                return agent_load(s->name, s->main_path, s->dropins, s->n_dropins, r, ret);
+        return agent_load_at(s->name, s->main_dir_fd, s->main_file, s->main_path, s->dropins, s->n_dropins, r, ret);
 }

@@ -96,3 +96,8 @@ static inline void agent_freep(Agent **a) {
  * -EINVAL (reported) / -ENOMEM. */
 int agent_load(const char *name, const char *main_path, char *const *dropins, size_t n_dropins,
                Report *r, Agent **ret);
+
+/* The same for a source of definitions_foreach(), whose main file is opened
+ * in its open search directory. */
+typedef struct AgentSource AgentSource;
+int agent_load_source(const AgentSource *s, Report *r, Agent **ret);

@@ -79,11 +79,13 @@ typedef enum EntryKind {
 /* One directory entry that matters. File names live back to back in one
  * arena, so that 10,000 agents cost one allocation, not 10,000. */
 typedef struct Entry {
-        uint32_t file;     /* offset of the file name in the arena */
-        uint16_t base_len; /* length of NAME (the file name without suffix) */
-        uint16_t dir;      /* index in the search path: lower wins */
+        uint32_t file;    /* offset of the file name in the arena */
+        uint16_t dir;     /* index in the search path: lower wins */
+        uint8_t base_len; /* length of NAME (the file name without suffix) */
         uint8_t kind;
 } Entry;
+/* Eight bytes: glibc's qsort_r() moves those as one word, others byte-wise. */
+_Static_assert(sizeof(Entry) == 8, "Entry is sorted as one 64-bit word");
 
 typedef struct EntryList {
         Entry *v;
@@ -102,11 +104,11 @@ static const char *entry_file(const EntryList *l, const Entry *e) {
 }
 
 static int entry_list_add(EntryList *l, const char *file, size_t base_len, unsigned dir, EntryKind kind) {
-        if (base_len > UINT16_MAX || dir > UINT16_MAX || l->names.len > UINT32_MAX - NAME_MAX - 1)
+        if (base_len > UINT8_MAX || dir > UINT16_MAX || l->names.len > UINT32_MAX - NAME_MAX - 1)
                 return -E2BIG;
         if (array_grow(&l->v, &l->allocated, l->n, sizeof *l->v, 64) < 0)
                 return -ENOMEM;
-        l->v[l->n] = (Entry) { (uint32_t) l->names.len, (uint16_t) base_len, (uint16_t) dir, (uint8_t) kind };
+        l->v[l->n] = (Entry) { (uint32_t) l->names.len, (uint16_t) dir, (uint8_t) base_len, (uint8_t) kind };
         buffer_put(&l->names, file, strlen(file) + 1);
         if (buffer_status(&l->names) < 0)
                 return -ENOMEM;
@@ -262,10 +264,32 @@ void agent_sources_free(AgentSource *s, size_t n) {
         free(s);
 }
 
+/* The search directories, open (-1 for one that cannot be opened). */
+typedef struct DirFds {
+        int *fd;
+        size_t n;
+} DirFds;
+
+static void dir_fds_close(DirFds *d) {
+        for (size_t i = 0; i < d->n; i++)
+                if (d->fd[i] >= 0)
+                        (void) close(d->fd[i]);
+        free(d->fd);
+}
+
 int definitions_foreach(char *const *search_path, Report *r, definitions_callback_t cb, void *userdata) {
         _cleanup_(entry_list_clear) EntryList l = {};
+        _cleanup_(dir_fds_close) DirFds dirs = {};
+        size_t n_dirs = strv_length(search_path);
         int k;
 
+        /* Each search directory stays open: a definition is opened in it by
+         * its file name, not walked to from / again. */
+        dirs.fd = calloc(MAX(n_dirs, (size_t) 1), sizeof(int));
+        if (!dirs.fd)
+                return -ENOMEM;
+        for (; dirs.n < n_dirs; dirs.n++)
+                dirs.fd[dirs.n] = open(search_path[dirs.n], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         for (unsigned i = 0; search_path[i]; i++) {
                 k = read_directory(search_path[i], i, false, r, &l);
                 if (k < 0)
@@ -287,6 +311,10 @@ int definitions_foreach(char *const *search_path, Report *r, definitions_callbac
                 for (first_dropin = i; first_dropin < j && l.v[first_dropin].kind == ENTRY_MAIN; first_dropin++)
                         ;
 
+                if (dirs.fd[l.v[i].dir] >= 0) {
+                        s.main_dir_fd = dirs.fd[l.v[i].dir];
+                        s.main_file = entry_file(&l, &l.v[i]);
+                }
                 s.name = strndup(entry_file(&l, &l.v[i]), l.v[i].base_len);
                 if (!s.name || path_join(search_path[l.v[i].dir], entry_file(&l, &l.v[i]), &s.main_path) < 0) {
                         agent_source_done(&s);

@@ -19,6 +19,11 @@ typedef struct AgentSource {
         char *main_path; /* the winning NAME.agent */
         char **dropins;  /* NULL-terminated, in the order they apply */
         size_t n_dropins;
+        /* Set during definitions_foreach() only (else main_file is NULL):
+         * the search directory of the main file, open, and the file's name
+         * in it. */
+        int main_dir_fd;
+        const char *main_file;
 } AgentSource;
 
 /* Returns a NULL-terminated search path (malloc'ed). */

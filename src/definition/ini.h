@@ -55,6 +55,10 @@ enum {
 /* Returns INI_LOADED with *ret set, INI_MASKED, or a negative errno after
  * reporting the reason to r. */
 int ini_file_load(const char *path, Report *r, IniFile **ret);
+/* The same for file in the directory dir_fd (AT_FDCWD: file is a path);
+ * path names it in messages. Opening relative to a directory that is open
+ * already spares the kernel the walk of the whole path. */
+int ini_file_load_at(int dir_fd, const char *file, const char *path, Report *r, IniFile **ret);
 IniFile *ini_file_free(IniFile *f);
 static inline void ini_file_freep(IniFile **f) {
         ini_file_free(*f);

@@ -538,23 +538,51 @@ static bool same_first_letter(const char *a, const char *b) {
         return tolower((unsigned char) a[0]) == tolower((unsigned char) b[0]);
 }
 
+/* The table cut into runs of rows of one section, once: a look-up compares
+ * the section with a handful of runs, then the key with the rows of its
+ * own section only. */
+typedef struct SectionRun {
+        size_t first, end;
+} SectionRun;
+
+static size_t section_runs(const SectionRun **ret) {
+        static SectionRun runs[ELEMENTSOF(schema_keys)];
+        static size_t n_runs;
+
+        if (n_runs == 0)
+                for (size_t i = 0; i < schema_n_keys; i++) {
+                        if (n_runs == 0 || strcmp(schema_keys[i].section, schema_keys[i - 1].section) != 0)
+                                runs[n_runs++] = (SectionRun) { i, i };
+                        runs[n_runs - 1].end = i + 1;
+                }
+        *ret = runs;
+        return n_runs;
+}
+
 const SchemaKey *schema_find(const char *section, const char *key, bool *ret_section_known) {
+        static size_t last; /* a file's keys come section by section: try the last run first */
+        const SectionRun *runs;
+        size_t n_runs = section_runs(&runs);
         bool known = false;
 
-        /* First letters rule out most rows without a call. */
-        for (size_t i = 0; i < schema_n_keys; i++) {
-                const SchemaKey *k = &schema_keys[i];
-                bool star = k->key[0] == '*';
+        for (size_t j = 0; j < n_runs; j++) {
+                size_t r = j == 0 ? last : j <= last ? j - 1 : j; /* last first, then the others in order */
+                const char *s = schema_keys[runs[r].first].section;
 
-                if (!same_first_letter(k->section, section) || (!star && !same_first_letter(k->key, key)) ||
-                    strcasecmp(k->section, section) != 0 || (!star && strcasecmp(k->key, key) != 0))
+                if (!same_first_letter(s, section) || strcasecmp(s, section) != 0)
                         continue;
-                if (ret_section_known)
-                        *ret_section_known = true;
-                return k;
+                known = true;
+                last = r;
+                for (size_t i = runs[r].first; i < runs[r].end; i++) {
+                        const SchemaKey *k = &schema_keys[i];
+
+                        if (k->key[0] == '*' || (same_first_letter(k->key, key) && strcasecmp(k->key, key) == 0)) {
+                                if (ret_section_known)
+                                        *ret_section_known = true;
+                                return k;
+                        }
+                }
         }
-        for (size_t i = 0; i < schema_n_keys && !known; i++)
-                known = strcasecmp(schema_keys[i].section, section) == 0;
         if (ret_section_known)
                 *ret_section_known = known;
         return NULL;

@@ -57,7 +57,7 @@ static int generate_one(const AgentSource *s, int out_fd, Buffer *buf, Report *r
         char unit[96];
         int r;
 
-        r = agent_load(s->name, s->main_path, s->dropins, s->n_dropins, report, &a);
+        r = agent_load_source(s, report, &a);
         if (r == AGENT_MASKED) {
                 log_info("%s: masked, no unit for agent %s.", s->main_path, s->name);
                 return 0;

@@ -38,7 +38,16 @@ int render_unit_value(Buffer *b, const char *s) {
 
 void render_comment_text(Buffer *b, const char *s) {
         while (*s) {
-                size_t n = utf8_printable_char_len(s, false);
+                const char *run = s;
+                size_t n;
+
+                /* Printable ASCII other than '\\' goes as it is, a run at a time. */
+                while ((unsigned char) *s >= 0x20 && (unsigned char) *s < 0x7f && *s != '\\')
+                        s++;
+                buffer_put(b, run, (size_t) (s - run));
+                if (!*s)
+                        break;
+                n = utf8_printable_char_len(s, false);
 
                 if (n == 0 || *s == '\\') {
                         /* C style, so that the reader sees which byte it was. */
@@ -67,79 +76,96 @@ static const bool exec_special[256] = {
         ['\\'] = true, ['"'] = true, ['%'] = true, ['$'] = true,
 };
 
-void render_exec_word(Buffer *b, const char *s) {
-        const unsigned char *p = (const unsigned char *) s;
-
-        while (exec_safe[*p])
-                p++;
-        if (*p == '\0' && p != (const unsigned char *) s) {
-                buffer_put(b, s, (size_t) (p - (const unsigned char *) s));
-                return;
-        }
-
-        /* systemd splits Exec lines at whitespace, honours quotes, undoes C
-         * escapes, expands %-specifiers at load and $VARIABLES at exec: a
-         * double-quoted word with all four escaped reaches the program as is. */
-        buffer_put(b, "\"", 1);
-        for (p = (const unsigned char *) s; *p;) {
+/* Appends s with what exec_special marks escaped (inside double quotes). */
+static void put_exec_escaped(Buffer *b, const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p;) {
                 const unsigned char *run = p;
 
                 while (!exec_special[*p])
                         p++;
                 buffer_put(b, (const char *) run, (size_t) (p - run));
                 switch (*p) {
-                case '\0': break;
-                case '\\': buffer_puts(b, "\\\\"); break;
-                case '"':  buffer_puts(b, "\\\""); break;
-                case '%':  buffer_puts(b, "%%"); break;
-                case '$':  buffer_puts(b, "$$"); break;
-                case '\n': buffer_puts(b, "\\n"); break;
-                case '\t': buffer_puts(b, "\\t"); break;
+                case '\0': continue;
+                case '\\': buffer_put(b, "\\\\", 2); break;
+                case '"':  buffer_put(b, "\\\"", 2); break;
+                case '%':  buffer_put(b, "%%", 2); break;
+                case '$':  buffer_put(b, "$$", 2); break;
+                case '\n': buffer_put(b, "\\n", 2); break;
+                case '\t': buffer_put(b, "\\t", 2); break;
                 default:   buffer_printf(b, "\\x%02x", *p);
                 }
-                if (*p)
-                        p++;
+                p++;
         }
+}
+
+/* One word, the concatenation of parts, written as it comes: bare when it
+ * is not empty and every character is safe, else double-quoted. systemd
+ * splits Exec lines at whitespace, honours quotes, undoes C escapes,
+ * expands %-specifiers at load and $VARIABLES at exec: a double-quoted word
+ * with all four escaped reaches the program as is. */
+static void put_exec_word(Buffer *b, const char *const *parts, size_t n_parts) {
+        size_t len[8];
+        bool bare = false;
+
+        if (n_parts > ELEMENTSOF(len)) { /* args_add() of more parts than any caller has */
+                b->failed = true;
+                return;
+        }
+        for (size_t i = 0; i < n_parts; i++) {
+                const unsigned char *p = (const unsigned char *) parts[i];
+
+                while (exec_safe[*p])
+                        p++;
+                len[i] = (size_t) (p - (const unsigned char *) parts[i]);
+                if (*p != '\0') {
+                        bare = false;
+                        break;
+                }
+                bare = bare || len[i] > 0;
+        }
+        if (bare) {
+                for (size_t i = 0; i < n_parts; i++)
+                        buffer_put(b, parts[i], len[i]);
+                return;
+        }
+        buffer_put(b, "\"", 1);
+        for (size_t i = 0; i < n_parts; i++)
+                put_exec_escaped(b, parts[i]);
         buffer_put(b, "\"", 1);
 }
 
-/* An argument list built as a list and quoted once, at emission. The words
- * live back to back in one buffer (no allocation per word). */
-typedef struct ArgList {
-        Buffer text;
-        /* Room for the fixed options and every list at its schema limit. */
-        size_t start[64 + EXEC_ARGS_MAX + ENVIRONMENT_MAX + HEALTH_CHECK_ARGS_MAX + SECRETS_MAX];
-        size_t n;
-        bool failed;
-} ArgList;
+void render_exec_word(Buffer *b, const char *s) {
+        put_exec_word(b, &s, 1);
+}
 
-static void args_done(ArgList *l) {
-        buffer_done(&l->text);
-        l->n = 0;
+/* One Exec line: its words are quoted once, at emission, each as it is
+ * added, and continued over several lines for "systemctl cat". */
+typedef struct ExecLine {
+        Buffer *b;
+        size_t n; /* words so far */
+} ExecLine;
+
+static ExecLine exec_begin(Buffer *b, const char *setting, const char *prefix) {
+        buffer_puts(b, setting);
+        buffer_put(b, "=", 1);
+        buffer_puts(b, prefix);
+        return (ExecLine) { b, 0 };
+}
+
+static void exec_end(ExecLine *l) {
+        buffer_put(l->b, "\n", 1);
 }
 
 /* Appends the concatenation of the given strings as one word. */
-static void args_add_parts(ArgList *l, const char *const *parts, size_t n_parts) {
-        if (l->failed)
-                return;
-        if (l->n >= ELEMENTSOF(l->start)) {
-                l->failed = true;
-                return;
-        }
-        l->start[l->n++] = l->text.len;
-        for (size_t i = 0; i < n_parts; i++)
-                buffer_puts(&l->text, parts[i]);
-        buffer_put(&l->text, "", 1); /* the word's terminating NUL */
-        if (buffer_status(&l->text) < 0)
-                l->failed = true;
+static void args_add_parts(ExecLine *l, const char *const *parts, size_t n_parts) {
+        if (l->n > 0)
+                buffer_puts(l->b, l->n == 1 ? " " : " \\\n        ");
+        l->n++;
+        put_exec_word(l->b, parts, n_parts);
 }
 #define args_add(l, ...) \
         args_add_parts((l), (const char *const[]) { __VA_ARGS__ }, \
                        sizeof((const char *const[]) { __VA_ARGS__ }) / sizeof(const char *))
-
-static const char *args_word(const ArgList *l, size_t i) {
-        return l->text.data + l->start[i];
-}
 
 static const char *u64_str(uint64_t v, char buf[static 21]) {
         char *p = buf + 20;
@@ -148,17 +174,6 @@ static const char *u64_str(uint64_t v, char buf[static 21]) {
                 *--p = (char) ('0' + v % 10);
         while ((v /= 10) > 0);
         return p;
-}
-
-/* One Exec line, continued over several lines for "systemctl cat". */
-static void emit_exec(Buffer *b, const char *setting, const char *prefix, const ArgList *l) {
-        buffer_printf(b, "%s=%s", setting, prefix);
-        for (size_t i = 0; i < l->n; i++) {
-                if (i > 0)
-                        buffer_puts(b, i == 1 ? " " : " \\\n        ");
-                render_exec_word(b, args_word(l, i));
-        }
-        buffer_puts(b, "\n");
 }
 
 static void put_u64(Buffer *b, uint64_t v) {
@@ -180,7 +195,7 @@ static const char *restart_name(RestartPolicy p) {
 }
 
 /* Lists as the runtime takes them: "a,b,c". */
-static void args_add_joined(ArgList *l, const char *option, char **words) {
+static void args_add_joined(ExecLine *l, const char *option, char **words) {
         Buffer s = {};
 
         for (char **c = words; *c; c++)
@@ -188,12 +203,12 @@ static void args_add_joined(ArgList *l, const char *option, char **words) {
         if (buffer_status(&s) == 0)
                 args_add(l, option, s.data);
         else
-                l->failed = true;
+                l->b->failed = true;
         buffer_done(&s);
 }
 
 /* What the image, the sandbox and the volumes are made of. */
-static void add_config_options(ArgList *l, const Agent *a) {
+static void add_config_options(ExecLine *l, const Agent *a) {
         char n1[21], n2[21], n3[21];
 
         args_add(l, "--name=", a->name);
@@ -220,7 +235,7 @@ static void add_config_options(ArgList *l, const Agent *a) {
 }
 
 /* How the agent is run and watched. */
-static void add_run_options(ArgList *l, const Agent *a) {
+static void add_run_options(ExecLine *l, const Agent *a) {
         char wd[21], hi[21], hr[21], ot[21];
 
         if (a->notify)
@@ -243,7 +258,7 @@ static void add_run_options(ArgList *l, const Agent *a) {
  * runtime configuration; it builds the nspawn and agent-init command lines
  * itself (src/runtime/nspawn-cmdline.c). */
 static int emit_start(const Agent *a, Buffer *b) {
-        ArgList l = {};
+        ExecLine l = exec_begin(b, "ExecStart", "");
 
         args_add(&l, AGENT_RUNTIME_PATH);
         args_add(&l, "start");
@@ -252,23 +267,18 @@ static int emit_start(const Agent *a, Buffer *b) {
         args_add(&l, "--");
         for (char **w = a->exec; *w; w++)
                 args_add(&l, *w);
-
-        if (!l.failed)
-                emit_exec(b, "ExecStart", "", &l);
-        args_done(&l);
-        return l.failed ? -ENOMEM : 0;
+        exec_end(&l);
+        return buffer_status(b);
 }
 
 static int emit_recycle(const Agent *a, Buffer *b) {
-        ArgList l = {};
+        ExecLine l = exec_begin(b, "ExecStopPost", "+");
 
         args_add(&l, AGENT_RUNTIME_PATH);
         args_add(&l, "recycle");
         args_add(&l, "--name=", a->name);
-        if (!l.failed)
-                emit_exec(b, "ExecStopPost", "+", &l);
-        args_done(&l);
-        return l.failed ? -ENOMEM : 0;
+        exec_end(&l);
+        return buffer_status(b);
 }
 
 /* Where sealed credentials live; tests point it elsewhere. */
