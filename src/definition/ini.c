@@ -373,7 +373,7 @@ static dictionary *dictionary_new_exact(size_t n) {
 
         if (!d)
                 return NULL;
-        d->size = (ssize_t) n;
+        d->size = n; /* ssize_t in iniparser 4.1, size_t in 4.2 */
         d->val = calloc(n, sizeof(char *));
         d->key = calloc(n, sizeof(char *));
         d->hash = calloc(n, sizeof(unsigned));
@@ -400,7 +400,8 @@ static int fill_dictionary(IniFile *f) {
                 return -ENOMEM;
         for (size_t i = 0; i < f->n_entries; i++) {
                 IniEntry *e = &f->entries[i];
-                int slot = f->dict->n;
+                /* n is int in iniparser 4.1, unsigned in 4.2. */
+                size_t slot = (size_t) f->dict->n;
                 size_t n = 0;
 
                 for (const char *c = e->section; *c; c++)
@@ -414,7 +415,7 @@ static int fill_dictionary(IniFile *f) {
                 /* The keys are unique (add_entry() refused repeats) and
                  * nothing was removed, so a new key takes the next free
                  * slot; only if it did not is the value looked up. */
-                if (f->dict->n == slot + 1 && f->dict->key[slot] && streq(f->dict->key[slot], lookup))
+                if ((size_t) f->dict->n == slot + 1 && f->dict->key[slot] && streq(f->dict->key[slot], lookup))
                         e->value = f->dict->val[slot];
                 else
                         e->value = dictionary_get(f->dict, lookup, NULL); /* lookup is lower case already */
