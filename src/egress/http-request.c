@@ -195,7 +195,9 @@ static int check_header(const char *line, size_t len, const char **ret_rule) {
         return 0;
 }
 
-/* Host must equal the target's authority; Content-Length digits only. */
+/* A plain-HTTP Host must equal the target's authority (it is forwarded); a
+ * CONNECT's Host must only parse: nothing reads it, and Node's
+ * http.request names the proxy there. Content-Length digits only. */
 static int check_semantics(const char *buf, HttpRequest *req, const char **ret_rule) {
         bool have_host = false;
 
@@ -227,8 +229,9 @@ static int check_semantics(const char *buf, HttpRequest *req, const char **ret_r
                                 REFUSE(-EBADMSG, "duplicate Host");
                         have_host = true;
                         header_value(l, n, &v, &vn);
-                        if (parse_authority(v, vn, false, req->is_connect ? req->port : 80, h, &port, ret_rule) < 0 ||
-                            !streq(h, req->host) || port != req->port)
+                        if (parse_authority(v, vn, false, req->is_connect ? req->port : 80, h, &port, ret_rule) < 0)
+                                REFUSE(-EBADMSG, "invalid Host header");
+                        if (!req->is_connect && (!streq(h, req->host) || port != req->port))
                                 REFUSE(-EBADMSG, "Host header differs from the target");
                 }
         }

@@ -11,8 +11,11 @@
  * host:port, or absolute-form http://host[:port]/path. Anything another
  * parser could read differently is refused: bare CR or LF, NUL and other
  * controls, obs-fold, whitespace before ':', a non-token method or header
- * name, two Host or Content-Length headers, a Host that differs from the
- * target, Transfer-Encoding, userinfo, oversized lines or heads. */
+ * name, two Host or Content-Length headers, a plain-HTTP Host that differs
+ * from the target, Transfer-Encoding, userinfo, oversized lines or heads.
+ * The Host of a CONNECT must parse but may name something else (Node's
+ * http.request sends the proxy's own address): it is neither judged nor
+ * forwarded, the tunnel goes to the request line's authority. */
 
 #define HTTP_LINE_MAX 8192
 #define HTTP_HEAD_MAX 32768

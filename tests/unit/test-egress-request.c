@@ -50,7 +50,11 @@ static const Case cases[] = {
         /* Host and body framing */
         { "GET http://a.example.com/ HTTP/1.1\r\nHost: a.example.com\r\nHost: a.example.com\r\n\r\n", -EBADMSG, "duplicate Host" },
         { "GET http://a.example.com/ HTTP/1.1\r\nHost: b.example.com\r\n\r\n", -EBADMSG, "differs from the target" },
-        { "CONNECT a.example.com:443 HTTP/1.1\r\nHost: b.example.com:443\r\n\r\n", -EBADMSG, "differs from the target" },
+        /* a CONNECT's Host is not used: Node's http.request names the proxy there */
+        { "CONNECT a.example.com:443 HTTP/1.1\r\nHost: 127.0.0.1:3128\r\nConnection: close\r\n\r\n", 0, "CONNECT a.example.com 443" },
+        { "CONNECT a.example.com:443 HTTP/1.1\r\nHost: b.example.com:443\r\n\r\n", 0, "CONNECT a.example.com 443" },
+        { "CONNECT a.example.com:443 HTTP/1.1\r\nHost: b_c.example.com\r\n\r\n", -EBADMSG, "invalid Host" },
+        { "CONNECT a.example.com:443 HTTP/1.1\r\nHost: a.example.com:443\r\nHost: a.example.com:443\r\n\r\n", -EBADMSG, "duplicate Host" },
         { "GET http://a.example.com:8080/ HTTP/1.1\r\nHost: a.example.com\r\n\r\n", -EBADMSG, "differs from the target" },
         { "GET http://a.example.com/ HTTP/1.1\r\n\r\n", -EBADMSG, "without Host" },
         { "POST http://a.example.com/ HTTP/1.1\r\nHost: a.example.com\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", -EBADMSG, "duplicate Content-Length" },
