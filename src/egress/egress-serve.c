@@ -253,8 +253,10 @@ void egress_serve(EgressAgent *a, int fd) {
         else
                 judge_and_run(c);
         c->d.duration_usec = now_usec() - c->start;
+        /* The agent's end first: it reads until EOF, and the record (a send
+         * to journald, which may block while journald is busy) is ours. */
+        (void) close(fd);
         egress_log_decision(&c->d);
         egress_agent_account(a, &c->d);
-        (void) close(fd);
         egress_agent_unref(a);
 }
