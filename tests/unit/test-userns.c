@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -87,17 +88,30 @@ static void test_collisions(void) {
         CHECK(userns_lease_acquire(&p, "e4", &b, &reused) == 0 && b == e2);
         CHECK(userns_lease_release(leases, "e4") == 1);
 
-        /* A range systemd-nspawn picked is skipped, and a kept lease that now
-         * meets one is refused rather than moved. */
+        /* A range a running systemd-nspawn picked (it holds an flock on its
+         * lock file) is skipped, and a kept lease that now meets one is
+         * refused rather than moved; the file a killed nspawn left, which
+         * nobody holds, takes nothing. */
         snprintf(lock, sizeof lock, "%s/%u", locks, e2);
         fd = open(lock, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
         CHECK(fd >= 0);
+        CHECK(flock(fd, LOCK_EX) == 0);
+        CHECK_MSG(userns_lease_acquire(&p, "e5", &b, &reused) == -EBUSY, "nspawn's held lock file keeps the range taken");
         close(fd);
-        CHECK_MSG(userns_lease_acquire(&p, "e5", &b, &reused) == -EBUSY, "nspawn's lock file keeps the range taken");
+        CHECK_MSG(userns_lease_acquire(&p, "e5", &b, &reused) == 0 && b == e2,
+                  "a lock file nobody holds (a killed nspawn's) takes nothing");
+        CHECK(userns_lease_release(leases, "e5") == 1);
+        fd = open(lock, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
+        CHECK_MSG(userns_lease_acquire(&p, "e5", &b, &reused) == -EBUSY, "held again: taken again");
+        close(fd);
         snprintf(lock, sizeof lock, "%s/%u", locks, e1);
         fd = open(lock, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-        close(fd);
+        CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
         CHECK(userns_lease_acquire(&p, "e1", &b, &reused) == -EADDRINUSE);
+        close(fd);
+        CHECK_MSG(userns_lease_acquire(&p, "e1", &b, &reused) == 0 && reused && b == e1,
+                  "a kept lease is usable again once nobody holds the lock");
         CHECK(unlink(lock) == 0);
         snprintf(lock, sizeof lock, "%s/%u", locks, e2);
         CHECK(unlink(lock) == 0);

@@ -136,17 +136,27 @@ static int collect_nss(Taken *t, const UsernsPool *p) {
         return r;
 }
 
+/* Whether a systemd-nspawn that picked the range at BASE runs: it holds an
+ * flock(2) on its lock file while it does. A file nobody holds is what a
+ * killed nspawn leaves behind; it must not take the range for good. */
+static bool nspawn_lock_held(const char *dir, uint32_t base) {
+        char lock[256];
+        _cleanup_close_ int fd = -EBADF;
+
+        (void) snprintf(lock, sizeof lock, "%s/%" PRIu32, dir, base);
+        fd = open(lock, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return errno != ENOENT; /* unreadable: assume the worst */
+        return flock(fd, LOCK_SH | LOCK_NB) < 0;
+}
+
 /* Whether the range at BASE is someone else's. */
 static bool range_taken(const UsernsPool *p, const Taken *t, const char *name, uint32_t base) {
         for (size_t i = 0; i < t->n_leases; i++)
                 if (t->leases[i].base == base && !streq(t->leases[i].name, name))
                         return true;
-        if (p->nspawn_lock_dir) {
-                char lock[256];
-                (void) snprintf(lock, sizeof lock, "%s/%" PRIu32, p->nspawn_lock_dir, base);
-                if (access(lock, F_OK) >= 0)
-                        return true;
-        }
+        if (p->nspawn_lock_dir && nspawn_lock_held(p->nspawn_lock_dir, base))
+                return true;
         if (!p->check_nss)
                 return false;
         for (size_t i = 0; i < t->n_ids; i++)
