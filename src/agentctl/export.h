@@ -21,6 +21,10 @@
 #include "agent.h"
 #include "buffer.h"
 
+/* argv[0] is "export". Logs what goes wrong and returns 0 or a negative
+ * errno: -CTL_E_USAGE for the command line, -CTL_E_UNKNOWN for an agent
+ * without a definition, any other errno for a failure (ctl-util.h); main()
+ * maps it to the exit status like every verb's. */
 int verb_export(int argc, char *argv[]);
 
 typedef struct ExportOptions {
