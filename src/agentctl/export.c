@@ -225,10 +225,16 @@ static int render_kubernetes(const Agent *a, const ExportArgs *x, Buffer *out) {
                                    "# localhostProfile below names it, load the AppArmor profile %s on every\n"
                                    "# node, create the Secret %s-secrets if the agent has secrets. hostUsers: false\n"
                                    "# and appArmorProfile need Kubernetes 1.30 or later (user namespaces: the\n"
-                                   "# UserNamespacesSupport feature, on by default from 1.33, and a runtime with it).\n"
-                                   "# What Kubernetes cannot express (also in the annotation %s):\n",
-                              a->name, a->name, EXPORT_APPARMOR_PROFILE, a->name, EXPORT_KUBE_ANNOTATION);
-                r = export_kube_not_expressed(a, &lost);
+                                   "# UserNamespacesSupport feature, on by default from 1.33, and a runtime with it).\n",
+                              a->name, a->name, EXPORT_APPARMOR_PROFILE, a->name);
+                r = export_kube_egress_summary(a, &lost);
+                for (char *line = lost.data, *nl; r >= 0 && line && (nl = strchr(line, '\n')); line = nl + 1)
+                        buffer_printf(out, "# %.*s\n", (int) (nl - line), line);
+                buffer_done(&lost);
+                buffer_printf(out, "# What Kubernetes cannot express (also in the annotation %s):\n",
+                              EXPORT_KUBE_ANNOTATION);
+                if (r >= 0)
+                        r = export_kube_not_expressed(a, &lost);
                 for (char *line = lost.data, *nl; r >= 0 && line && (nl = strchr(line, '\n')); line = nl + 1)
                         buffer_printf(out, "# - %.*s\n", (int) (nl - line), line);
                 buffer_done(&lost);
