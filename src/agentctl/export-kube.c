@@ -88,7 +88,7 @@ static const struct {
 static const char *const kube_floor_lost[] = {
         "agent-init as PID 1 (reaping orphaned processes, the seccomp filter installed after the runtime's own, no_new_privs before exec): the container runtime's init does not reap",
         "the seccomp profile and the AppArmor profile agentcage-agent must be installed on every node (kubelet seccomp root, apparmor_parser): the Pod does not carry them",
-        "seccomp: a syscall of a foreign architecture (i386 int 0x80, x32) is what the runtime makes of architectures[]; agentcage's filter refuses it with EPERM",
+        "seccomp: the profile lists only the native architecture and the OCI format has no action for a call of another (i386 int 0x80, x32): crun, keeping libseccomp's default, kills the caller with SIGSYS where agentcage's filter refuses it with EPERM (blocked either way; listing SCMP_ARCH_X86 would instead allow the i386 calls of the same names)",
         "the unit's own systemd sandbox around the runtime (ProtectSystem=, the unit's system call filter and capability bounding set): the kubelet and runtime run unconfined by it",
 };
 
