@@ -112,6 +112,10 @@ static void docker_header(Buffer *b, const Agent *a) {
                       a->name, a->name);
         if (a->network == NETWORK_PRIVATE)
                 buffer_puts(b, "# - Network=private: docker's default bridge reaches further than agentcage's host-only link.\n");
+        if (a->egress_allow)
+                buffer_puts(b, "# - [Egress] is not carried: docker has no proxy that checks host names, so the agent runs with\n"
+                               "#   --network none and reaches nothing; give it an egress proxy of your own (a network with it\n"
+                               "#   alone, HTTP(S)_PROXY pointing at it) to reach the hosts of Allow=.\n");
         for (size_t i = 0; i < a->n_secrets; i++)
                 if (strncmp(a->secrets[i].source, "cred:", 5) == 0)
                         buffer_printf(b, "# - secret %s comes from the systemd credential %s: give docker a file with its content.\n",

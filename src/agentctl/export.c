@@ -13,19 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl-util.h"
 #include "definition.h"
 #include "export.h"
 #include "log.h"
 #include "parse-value.h"
 #include "policy.h"
-
-/* The exit statuses of agentctl(1). */
-enum {
-        EXPORT_OK = 0,
-        EXPORT_FAIL = 1,
-        EXPORT_USAGE = 2,
-        EXPORT_UNKNOWN = 3,
-};
 
 typedef enum Format {
         FORMAT_NONE,
@@ -110,7 +103,7 @@ static int parse_one(ExportArgs *x, int c, const char *arg) {
         }
 }
 
-/* Returns 0, 1 for --help, or an exit status > 1. */
+/* Returns 0, 1 for --help, or -CTL_E_USAGE (logged). */
 static int parse_args(int argc, char *argv[], ExportArgs *x) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -132,75 +125,78 @@ static int parse_args(int argc, char *argv[], ExportArgs *x) {
                                 log_error("Option '%s' needs a value (see agentctl export --help).", argv[optind - 1]);
                         else
                                 log_error("Unknown option '%s' (see agentctl export --help).", argv[optind - 1]);
-                        return EXPORT_USAGE;
+                        return -CTL_E_USAGE;
                 }
                 if (parse_one(x, c, optarg) < 0)
-                        return EXPORT_USAGE;
+                        return -CTL_E_USAGE;
         }
         if (optind + 1 != argc) {
                 log_error("'agentctl export' takes exactly one agent NAME (see agentctl export --help).");
-                return EXPORT_USAGE;
+                return -CTL_E_USAGE;
         }
         x->name = argv[optind];
         if (x->format == FORMAT_NONE) {
                 log_error("'agentctl export' needs --format kubernetes, oci-seccomp or docker.");
-                return EXPORT_USAGE;
+                return -CTL_E_USAGE;
         }
         if (x->output_set && x->format != FORMAT_KUBERNETES) {
                 log_error("--output applies to --format kubernetes only.");
-                return EXPORT_USAGE;
+                return -CTL_E_USAGE;
         }
         if (x->opts.image && x->format == FORMAT_OCI_SECCOMP) {
                 log_error("--image does not apply to --format oci-seccomp.");
-                return EXPORT_USAGE;
+                return -CTL_E_USAGE;
         }
         if (x->opts.seccomp_profile && x->format == FORMAT_OCI_SECCOMP) {
                 log_error("--seccomp-profile does not apply to --format oci-seccomp (it is the profile).");
-                return EXPORT_USAGE;
+                return -CTL_E_USAGE;
         }
         return 0;
 }
 
 /* Finds NAME on the search path and loads it with the generator's code; its
- * problems are logged with file, line, section and key. */
+ * problems are logged with file, line, section and key. Returns 0,
+ * -CTL_E_USAGE for an invalid name, -CTL_E_UNKNOWN when no definition has
+ * it, or another negative errno (logged). */
 static int load_agent(const char *name, Agent **ret) {
         _cleanup_strv_free_ char **path = NULL;
         AgentSource *sources = NULL;
         size_t n = 0;
         Report quiet = { .quiet = true }, report = {};
-        int r, status = EXPORT_UNKNOWN;
+        int r;
 
         if (!agent_name_is_valid(name)) {
                 log_error("'%s' is not a valid agent name.", name);
-                return EXPORT_USAGE;
+                return -CTL_E_USAGE;
         }
         r = definitions_search_path(&path);
         if (r < 0)
-                return EXPORT_FAIL; /* logged */
+                return ctl_plain_failure(r); /* logged */
         /* Other definitions' problems are not this command's business. */
         r = definitions_discover(path, &quiet, &sources, &n);
         if (r < 0)
-                return log_error_errno(r, "Failed to discover agent definitions: %m"), EXPORT_FAIL;
+                return log_error_errno(r, "Failed to discover agent definitions: %m"), ctl_plain_failure(r);
 
+        r = -CTL_E_UNKNOWN;
         for (size_t i = 0; i < n; i++) {
                 if (!streq(sources[i].name, name))
                         continue;
                 r = agent_load(name, sources[i].main_path, sources[i].dropins, sources[i].n_dropins, &report, ret);
                 if (r == AGENT_MASKED) {
                         log_error("Agent '%s' is masked (%s): nothing to export.", name, sources[i].main_path);
-                        status = EXPORT_FAIL;
+                        r = -EIO;
                 } else if (r < 0 || report.n_errors > 0) {
                         log_error("The definition of agent '%s' has errors (see above and 'agentctl verify').", name);
-                        status = EXPORT_FAIL;
+                        r = -EIO;
                 } else
-                        status = EXPORT_OK;
+                        r = 0;
                 break;
         }
-        if (status == EXPORT_UNKNOWN)
+        if (r == -CTL_E_UNKNOWN)
                 log_error("No agent '%s' is defined (no %s.agent on the search path; see 'agentctl verify').", name,
                           name);
         agent_sources_free(sources, n);
-        return status;
+        return r;
 }
 
 static int render_kubernetes(const Agent *a, const ExportArgs *x, Buffer *out) {
@@ -229,10 +225,16 @@ static int render_kubernetes(const Agent *a, const ExportArgs *x, Buffer *out) {
                                    "# localhostProfile below names it, load the AppArmor profile %s on every\n"
                                    "# node, create the Secret %s-secrets if the agent has secrets. hostUsers: false\n"
                                    "# and appArmorProfile need Kubernetes 1.30 or later (user namespaces: the\n"
-                                   "# UserNamespacesSupport feature, on by default from 1.33, and a runtime with it).\n"
-                                   "# What Kubernetes cannot express (also in the annotation %s):\n",
-                              a->name, a->name, EXPORT_APPARMOR_PROFILE, a->name, EXPORT_KUBE_ANNOTATION);
-                r = export_kube_not_expressed(a, &lost);
+                                   "# UserNamespacesSupport feature, on by default from 1.33, and a runtime with it).\n",
+                              a->name, a->name, EXPORT_APPARMOR_PROFILE, a->name);
+                r = export_kube_egress_summary(a, &lost);
+                for (char *line = lost.data, *nl; r >= 0 && line && (nl = strchr(line, '\n')); line = nl + 1)
+                        buffer_printf(out, "# %.*s\n", (int) (nl - line), line);
+                buffer_done(&lost);
+                buffer_printf(out, "# What Kubernetes cannot express (also in the annotation %s):\n",
+                              EXPORT_KUBE_ANNOTATION);
+                if (r >= 0)
+                        r = export_kube_not_expressed(a, &lost);
                 for (char *line = lost.data, *nl; r >= 0 && line && (nl = strchr(line, '\n')); line = nl + 1)
                         buffer_printf(out, "# - %.*s\n", (int) (nl - line), line);
                 buffer_done(&lost);
@@ -269,9 +271,9 @@ int verb_export(int argc, char *argv[]) {
 
         r = parse_args(argc, argv, &x);
         if (r != 0)
-                return r == 1 ? EXPORT_OK : r;
+                return r == 1 ? 0 : r;
         r = load_agent(x.name, &a);
-        if (r != EXPORT_OK)
+        if (r < 0)
                 return r;
 
         if (x.format == FORMAT_KUBERNETES)
@@ -294,5 +296,8 @@ int verb_export(int argc, char *argv[]) {
                 r = -EIO;
         }
         buffer_done(&out);
-        return r < 0 ? EXPORT_FAIL : EXPORT_OK;
+        /* What went wrong with the definition or the output is a failure
+         * (status 1), whatever errno carried it: -EINVAL above is not a
+         * usage error. */
+        return r < 0 ? ctl_plain_failure(r) : 0;
 }

@@ -21,6 +21,10 @@
 #include "agent.h"
 #include "buffer.h"
 
+/* argv[0] is "export". Logs what goes wrong and returns 0 or a negative
+ * errno: -CTL_E_USAGE for the command line, -CTL_E_UNKNOWN for an agent
+ * without a definition, any other errno for a failure (ctl-util.h); main()
+ * maps it to the exit status like every verb's. */
 int verb_export(int argc, char *argv[]);
 
 typedef struct ExportOptions {
@@ -52,6 +56,17 @@ bool export_kube_key(const char *section, const char *key, const char **ret_mapp
 /* Writes, one line each (without '#'), everything the manifest does not
  * carry: the lost part of every key, then what the floor has beyond its keys. */
 int export_kube_not_expressed(const Agent *a, Buffer *b);
+
+/* The NetworkPolicy that stands for Network= and [Egress]: Network=none
+ * denies all ingress and egress (NAME-deny-all), Network=private all ingress
+ * (NAME-deny-ingress); with [Egress] (NAME-egress) it allows DNS to kube-dns
+ * and TCP to the ports of Allow= on public addresses: 0.0.0.0/0 and ::/0
+ * except every range agentcage's proxy refuses to connect to. */
+int export_kube_network_policy(const Agent *a, json_object **ret);
+
+/* For an agent with [Egress]: what its NetworkPolicy allows and why, one
+ * line each (without '#'), for the header of the YAML; nothing otherwise. */
+int export_kube_egress_summary(const Agent *a, Buffer *b);
 
 /* The manifest: a v1 List of the Pod and its NetworkPolicy. */
 int export_kube_build(const Agent *a, const ExportOptions *o, json_object **ret);

@@ -215,8 +215,9 @@ int main(int argc, char *argv[]) {
         /* A reply from systemd is not a reason to leave files others can write. */
         umask(0077);
         /* export has options of its own (--format, --output, --image) that the
-         * common parser does not know; it returns agentctl's exit statuses. */
+         * common parser does not know, so it is not in the verb table; what it
+         * returns is mapped like every verb's. */
         if (argc > 1 && streq(argv[1], "export"))
-                return verb_export(argc - 1, argv + 1);
+                return ctl_exit_status(verb_export(argc - 1, argv + 1));
         return ctl_exit_status(run(argc, argv));
 }

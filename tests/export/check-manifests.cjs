@@ -8,8 +8,9 @@
 //       strict checks on top, which validate() does not make (it accepts
 //       unknown fields and hostNetwork: true): no key outside the fields the
 //       exporter emits, every rule of the "restricted" Pod Security Standard,
-//       and the floor's own settings. network is "none" or "private".
-//   node check-manifests.cjs MODULES --list-mutations
+//       and the floor's own settings. network is "none", "private" or
+//       "egress" (Network=none with [Egress]).
+//   node check-manifests.cjs MODULES --list-mutations [network]
 //   node check-manifests.cjs MODULES --mutate NAME MANIFEST.json [network]
 //       applies one deliberate breakage to the manifest and exits 0 only if
 //       the checks above reject it: the checks can fail.
@@ -66,8 +67,17 @@ const POD = {
         },
 };
 const NETPOL = {
-        apiVersion: "s", kind: "s", metadata: { name: "s", labels: STRMAP },
-        spec: { podSelector: { matchLabels: STRMAP }, policyTypes: ["s"] },
+        apiVersion: "s", kind: "s", metadata,
+        spec: {
+                podSelector: { matchLabels: STRMAP }, policyTypes: ["s"],
+                egress: [{
+                        to: [{
+                                namespaceSelector: { matchLabels: STRMAP }, podSelector: { matchLabels: STRMAP },
+                                ipBlock: { cidr: "s", except: ["s"] },
+                        }],
+                        ports: [{ protocol: "s", port: "i" }],
+                }],
+        },
 };
 
 function walk(v, shape, where, errors) {
@@ -161,17 +171,80 @@ function checkPod(pod, errors) {
         must(psc.sysctls === undefined, "baseline: no sysctls");
 }
 
+// What an allow-list must never let through: the ranges agentcage's proxy
+// refuses that matter most (its whole table is checked by test-export.c).
+const MUST_EXCEPT = {
+        "0.0.0.0/0": ["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+                      "172.16.0.0/12", "192.168.0.0/16"],
+        "::/0": ["::/96", "fc00::/7", "fe80::/10"],
+};
+const isDnsPeer = (p) => Object.keys(p).length === 2 &&
+        JSON.stringify(p.namespaceSelector) === JSON.stringify({ matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }) &&
+        JSON.stringify(p.podSelector) === JSON.stringify({ matchLabels: { "k8s-app": "kube-dns" } });
+
+// Network=none with [Egress]: DNS to kube-dns only, and TCP to exactly the
+// ports of Allow= (the annotation agentcage.io/egress-allow) on public
+// addresses only. A rule without "to" or "ports" would allow every
+// destination or every port.
+function checkEgress(np, must) {
+        const spec = np.spec || {};
+        const ann = (np.metadata || {}).annotations || {};
+        const allow = (ann["agentcage.io/egress-allow"] || "").split(" ").filter((w) => w);
+        must(allow.length > 0, "[Egress]: the annotation agentcage.io/egress-allow names the host patterns");
+        must(/host names are not enforced/.test(ann["agentcage.io/not-expressed"] || ""),
+             "[Egress]: the policy says that host names are not enforced");
+        const want = [...new Set(allow.map((w) => Number(w.slice(w.lastIndexOf(":") + 1))))].sort((a, b) => a - b);
+        const rules = spec.egress || [];
+        must(rules.length > 0, "[Egress]: egress rules");
+        let dns = false, pub = false;
+        for (const [i, r] of rules.entries()) {
+                const to = r.to || [], ports = r.ports || [];
+                must(to.length > 0, `egress rule ${i}: has destinations (none would allow all)`);
+                must(ports.length > 0, `egress rule ${i}: has ports (none would allow all)`);
+                if (to.length > 0 && to.every(isDnsPeer)) {
+                        dns = true;
+                        must(ports.every((p) => p.port === 53 && ["UDP", "TCP"].includes(p.protocol)),
+                             `egress rule ${i}: kube-dns on port 53 only`);
+                        continue;
+                }
+                for (const p of to) {
+                        const b = p.ipBlock;
+                        must(b && Object.keys(p).length === 1, `egress rule ${i}: an ipBlock, no selector`);
+                        if (!b)
+                                continue;
+                        must(b.cidr in MUST_EXCEPT, `egress rule ${i}: ipBlock ${b.cidr} is 0.0.0.0/0 or ::/0`);
+                        for (const e of MUST_EXCEPT[b.cidr] || [])
+                                must((b.except || []).includes(e), `egress rule ${i}: ${b.cidr} excepts ${e}`);
+                }
+                pub = true;
+                const got = ports.map((p) => p.port).sort((a, b) => a - b);
+                must(ports.every((p) => p.protocol === "TCP"), `egress rule ${i}: TCP only`);
+                must(JSON.stringify(got) === JSON.stringify(want),
+                     `egress rule ${i}: exactly the ports of Allow= (${want}), got ${got}`);
+                const cidrs = to.map((p) => (p.ipBlock || {}).cidr).sort();
+                must(JSON.stringify(cidrs) === JSON.stringify(["0.0.0.0/0", "::/0"]), `egress rule ${i}: both address families`);
+        }
+        must(dns && pub, "[Egress]: a rule for DNS and one for the public addresses");
+}
+
 function checkNetPol(np, pod, network, errors) {
         const spec = np.spec || {};
         const must = (cond, what) => { if (!cond) errors.push(what); };
         const sel = (spec.podSelector || {}).matchLabels || {};
         const labels = (pod.metadata || {}).labels || {};
+        const types = JSON.stringify(spec.policyTypes || []);
         must(Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v),
              "the NetworkPolicy selects the Pod");
         must((spec.policyTypes || []).includes("Ingress") && spec.ingress === undefined, "no ingress is allowed");
         if (network === "none")
-                must((spec.policyTypes || []).includes("Egress") && spec.egress === undefined,
-                     "Network=none: no egress is allowed");
+                must(types === '["Ingress","Egress"]' && spec.egress === undefined, "Network=none: no egress is allowed");
+        else if (network === "private")
+                must(types === '["Ingress"]' && spec.egress === undefined, "Network=private: ingress denied, egress untouched");
+        else if (network === "egress") {
+                must(types === '["Ingress","Egress"]', "[Egress]: egress is restricted");
+                checkEgress(np, must);
+        } else
+                must(false, `unknown network ${network}`);
 }
 
 function check(items, network) {
@@ -193,6 +266,8 @@ function check(items, network) {
         return errors;
 }
 
+// Breakages of the Pod (every manifest) and of the NetworkPolicy (for the
+// network they apply to), each called as f(pod, networkPolicy).
 const MUTATIONS = {
         "unknown-field": (p) => { p.spec.containers[0].securityContext.bogus = true; },
         "host-network": (p) => { p.spec.hostNetwork = true; },
@@ -212,28 +287,61 @@ const MUTATIONS = {
         "disk-tmp": (p) => { delete p.spec.volumes[0].emptyDir.medium; },
         "wrong-type": (p) => { p.spec.containers[0].name = 3; },
         "no-limits": (p) => { delete p.spec.containers[0].resources.limits; },
+        "np-ingress-allowed": (p, np) => { np.spec.ingress = [{}]; },
+        "np-unknown-field": (p, np) => { np.spec.egressGateway = "x"; },
 };
+const pub = (np) => np.spec.egress.find((r) => r.to.some((t) => t.ipBlock));
+const block = (np, cidr) => pub(np).to.find((t) => t.ipBlock.cidr === cidr).ipBlock;
+const NETWORK_MUTATIONS = {
+        none: {
+                "np-egress-allowed": (p, np) => { np.spec.egress = [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }]; },
+                "np-egress-unrestricted": (p, np) => { np.spec.policyTypes = ["Ingress"]; },
+        },
+        private: {
+                "np-egress-denied": (p, np) => { np.spec.policyTypes.push("Egress"); },
+        },
+        egress: {
+                "np-egress-unrestricted": (p, np) => { np.spec.policyTypes = ["Ingress"]; },
+                "np-any-port": (p, np) => { delete pub(np).ports; },
+                "np-extra-port": (p, np) => { pub(np).ports.push({ protocol: "TCP", port: 25 }); },
+                "np-udp": (p, np) => { pub(np).ports[0].protocol = "UDP"; },
+                "np-any-destination": (p, np) => { delete pub(np).to; },
+                "np-metadata-reachable": (p, np) => { const b = block(np, "0.0.0.0/0"); b.except = b.except.filter((e) => e !== "169.254.0.0/16"); },
+                "np-private-reachable": (p, np) => { const b = block(np, "0.0.0.0/0"); b.except = b.except.filter((e) => e !== "10.0.0.0/8"); },
+                "np-ula-reachable": (p, np) => { delete block(np, "::/0").except; },
+                "np-cluster-reachable": (p, np) => { pub(np).to.push({ namespaceSelector: {} }); },
+                "np-dns-anywhere": (p, np) => { delete np.spec.egress[0].to[0].podSelector; },
+                "np-dns-other-port": (p, np) => { np.spec.egress[0].ports.push({ protocol: "TCP", port: 443 }); },
+                "np-hosts-unnamed": (p, np) => { delete np.metadata.annotations["agentcage.io/egress-allow"]; },
+        },
+};
+const mutationsFor = (network) => ({ ...MUTATIONS, ...(NETWORK_MUTATIONS[network] || {}) });
+function mutate(list, name, network) {
+        const pod = list.items.find((o) => o.kind === "Pod");
+        const np = list.items.find((o) => o.kind === "NetworkPolicy");
+        mutationsFor(network)[name](pod, np);
+}
 
 function main() {
         const args = process.argv.slice(3);
         if (args[0] === "--list-mutations") {
-                console.log(Object.keys(MUTATIONS).join("\n"));
+                console.log(Object.keys(mutationsFor(args[1] || "none")).join("\n"));
                 return 0;
         }
         if (args[0] === "--mutate-all") {
                 // One line per mutation: "rejected NAME: first reason" or "ACCEPTED NAME".
-                for (const name of Object.keys(MUTATIONS)) {
+                const network = args[2] || "none";
+                for (const name of Object.keys(mutationsFor(network))) {
                         const list = JSON.parse(fs.readFileSync(args[1], "utf8"));
-                        MUTATIONS[name](list.items.find((o) => o.kind === "Pod"));
-                        const errors = check(list.items, args[2] || "none");
+                        mutate(list, name, network);
+                        const errors = check(list.items, network);
                         console.log(errors.length > 0 ? `rejected ${name}: ${errors[0]}` : `ACCEPTED ${name}`);
                 }
                 return 0;
         }
         if (args[0] === "--mutate") {
                 const list = JSON.parse(fs.readFileSync(args[2], "utf8"));
-                const pod = list.items.find((o) => o.kind === "Pod");
-                MUTATIONS[args[1]](pod);
+                mutate(list, args[1], args[3] || "none");
                 const errors = check(list.items, args[3] || "none");
                 errors.forEach((e) => console.log(`# rejected: ${e}`));
                 return errors.length > 0 ? 0 : 1;

@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# agentctl export on the fixture definitions (minimal, full, hostile):
+# agentctl export on the fixture definitions (minimal, full, hostile, fetcher):
 #  - kubernetes: YAML and JSON, validated by the npm package kubernetes-models
 #    plus our strict checks (check-manifests.cjs), YAML read back by python3's
 #    YAML parser too; deliberately broken manifests are rejected;
+#  - the NetworkPolicy, exactly: deny-all for Network=none, deny-ingress for
+#    Network=private, an allow-list for [Egress] (fetcher);
 #  - oci-seccomp: the effective allow-list (defaults plus SystemCalls=);
 #  - docker: the command line run by /bin/sh against a stand-in docker that
 #    records its argv: hostile strings arrive as the same words;
@@ -66,8 +68,8 @@ items = json.load(open(sys.argv[2], encoding="utf-8"))["items"]
 sys.exit(0 if docs == items else 1)' "$1" "$2"
 }
 
-declare -A network=([minimal]=none [full]=private [hostile]=none)
-for agent in minimal full hostile; do
+declare -A network=([minimal]=none [full]=private [hostile]=none [fetcher]=egress)
+for agent in minimal full hostile fetcher; do
         y=$OUT/$agent.yaml j=$OUT/$agent.json
         t "$agent: exported as YAML" export_to "$y" "$agent" --format kubernetes --image registry.example/agents/$agent:1
         t "$agent: exported as JSON" export_to "$j" "$agent" --format kubernetes --output json --image registry.example/agents/$agent:1
@@ -79,11 +81,14 @@ for agent in minimal full hostile; do
         t "$agent: the JSON carries it in an annotation" grep -q '"agentcage.io/not-expressed"' "$j"
 done
 
-check --mutate-all "$OUT/minimal.json" none >"$OUT/mutations" 2>&1
-for m in $(check --list-mutations); do
-        line=$(grep -E "^(rejected|ACCEPTED) $m(:|$)" "$OUT/mutations")
-        if [[ $line == "rejected $m:"* ]]; then ok "a broken manifest is rejected: $line"; else
-                echo "$line" >"$OUT/stdout"; : >"$OUT/stderr"; not_ok "a broken manifest is rejected: $m"; fi
+for agent in minimal full fetcher; do
+        net=${network[$agent]}
+        check --mutate-all "$OUT/$agent.json" "$net" >"$OUT/mutations" 2>&1
+        for m in $(check --list-mutations "$net"); do
+                line=$(grep -E "^(rejected|ACCEPTED) $m(:|$)" "$OUT/mutations")
+                if [[ $line == "rejected $m:"* ]]; then ok "$agent: a broken manifest is rejected: $line"; else
+                        echo "$line" >"$OUT/stdout"; : >"$OUT/stderr"; not_ok "$agent: a broken manifest is rejected: $m"; fi
+        done
 done
 
 pod_field() { # JSON PYTHON-EXPR EXPECTED
@@ -115,10 +120,57 @@ t "hostile: every Exec word arrives unchanged" pod_field "$h" 'c["args"]' \
         '["it'"'"'s a \"test\"", "$(touch /tmp/pwned)", "`id`", "a  b", "- x: y", "{flow: [1]}", "a\u2028ls", "&anchor", "*alias", "yes", "null", "0x10", "~", "\u00e9"]'
 t "hostile: the environment arrives unchanged" pod_field "$h" 'c["env"]' \
         '[{"name": "A", "value": "1"}, {"name": "Q", "value": "it'"'"'s \"q\""}, {"name": "D", "value": "$PATH"}, {"name": "N", "value": "line1 line2"}, {"name": "Y", "value": "no"}, {"name": "E", "value": ""}]'
-"$PYTHON" -c '
+netpol_is() { # JSON EXPECTED-PYTHON-EXPR: the NetworkPolicy, exactly
+        "$PYTHON" -c '
 import json, sys
 np = [o for o in json.load(open(sys.argv[1]))["items"] if o["kind"] == "NetworkPolicy"][0]
-sys.exit(0 if np["spec"]["policyTypes"] == ["Ingress"] else 1)' "$f" && ok "full: the NetworkPolicy of Network=private has policyTypes [Ingress]" || not_ok "full: the NetworkPolicy of Network=private has policyTypes [Ingress]"
+want = eval(sys.argv[2])
+if np != want:
+    print(json.dumps(np, indent=1))
+    sys.exit(1)' "$@"
+}
+fe=$OUT/fetcher.json fy=$OUT/fetcher.yaml
+t "full: the NetworkPolicy of Network=private denies ingress only" netpol_is "$f" '{
+ "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+ "metadata": {"name": "full-deny-ingress", "labels": {"agentcage.io/agent": "full"}},
+ "spec": {"podSelector": {"matchLabels": {"agentcage.io/agent": "full"}}, "policyTypes": ["Ingress"]}}'
+for agent in minimal hostile; do
+        t "$agent: Network=none without [Egress] is still deny-all, no rule at all" netpol_is "$OUT/$agent.json" '{
+ "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+ "metadata": {"name": "'$agent'-deny-all", "labels": {"agentcage.io/agent": "'$agent'"}},
+ "spec": {"podSelector": {"matchLabels": {"agentcage.io/agent": "'$agent'"}}, "policyTypes": ["Ingress", "Egress"]}}'
+done
+t "fetcher: [Egress] is an allow-list: DNS to kube-dns, TCP 22, 443, 8443 to public addresses" netpol_is "$fe" '{
+ "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+ "metadata": {"name": "fetcher-egress", "labels": {"agentcage.io/agent": "fetcher"}, "annotations": {
+   "agentcage.io/egress-allow": "api.example.com:443 *.cdn.example.net:8443 mirror.example.org:8443 git.example.com:22",
+   "agentcage.io/egress-deny": "bad.cdn.example.net:8443",
+   "agentcage.io/egress-methods": "read-only",
+   "agentcage.io/not-expressed": "host names are not enforced: this policy lets the Pod reach every public address on TCP ports 22, 443, 8443, not only the hosts of agentcage.io/egress-allow; agentcage.io/egress-deny and agentcage.io/egress-methods are not enforced at all. Enforcing them needs an egress proxy or gateway (then narrow this policy to it) or a CNI with FQDN policies."}},
+ "spec": {"podSelector": {"matchLabels": {"agentcage.io/agent": "fetcher"}}, "policyTypes": ["Ingress", "Egress"],
+  "egress": [
+   {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+   {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
+              "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4"]}},
+           {"ipBlock": {"cidr": "::/0", "except": ["::/96", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+              "64:ff9b::/104", "64:ff9b::a00:0/104", "64:ff9b::6440:0/106", "64:ff9b::7f00:0/104", "64:ff9b::a9fe:0/112",
+              "64:ff9b::ac10:0/108", "64:ff9b::c000:0/120", "64:ff9b::c0a8:0/112", "64:ff9b::e000:0/100", "64:ff9b::f000:0/100",
+              "2002::/24", "2002:a00::/24", "2002:6440::/26", "2002:7f00::/24", "2002:a9fe::/32",
+              "2002:ac10::/28", "2002:c000::/40", "2002:c0a8::/32", "2002:e000::/20", "2002:f000::/20"]}}],
+    "ports": [{"protocol": "TCP", "port": 22}, {"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 8443}]}]}}'
+t "fetcher: the Pod names no proxy (HTTP_PROXY and the like are not set)" pod_field "$fe" '"env" in c' False
+t "fetcher: the YAML header says what the egress policy allows" \
+        grep -qx '# A NetworkPolicy cannot match host names, so fetcher-egress allows: TCP to ports 22, 443, 8443 on public' "$fy"
+t "fetcher: the YAML header names the host patterns" \
+        grep -qx '# Egress: \[Egress\] Allow=api.example.com:443 \*.cdn.example.net:8443 mirror.example.org:8443 git.example.com:22' "$fy"
+t "fetcher: the YAML header lists Deny= as not expressible, with its patterns" \
+        grep -qx '# - \[Egress\] Deny=: not expressible: .*(this agent: Deny=bad.cdn.example.net:8443)' "$fy"
+t "fetcher: the YAML header lists Methods=read-only as not expressible" \
+        grep -qx '# - \[Egress\] Methods=read-only: not expressible: .*(this agent: Methods=read-only)' "$fy"
+t "minimal: without [Egress] the header has no egress paragraph and names no patterns" \
+        eval '! grep -Eq "^# Egress:|this agent:" "$OUT/minimal.yaml"'
 
 # ---- oci-seccomp ------------------------------------------------------------
 profile_check() { # PROFILE DEFAULT EXTRA…
@@ -196,6 +248,11 @@ t "full: the docker command adds NET_BIND_SERVICE, mounts the file secret, resta
 t "full: the docker header names the credential it cannot mount and the network difference" \
         grep -q '^# - secret api.key comes from the systemd credential full.api' "$OUT/full.docker.sh"
 t "docker: the user namespace difference is stated" grep -q 'userns-remap' "$OUT/minimal.docker.sh"
+t "fetcher: the docker command has no network, and its header says [Egress] is not carried" docker_argv fetcher "[
+ lambda a: ($pairs)(a, '--network', 'none'),
+ lambda a: not any('PROXY' in w for w in a),
+]"
+t "fetcher: the docker header says [Egress] is not carried" grep -q '^# - \[Egress\] is not carried' "$OUT/fetcher.docker.sh"
 
 # ---- errors -------------------------------------------------------------------
 status() { # WANT REGEX ARGS…: agentctl's status and a stderr line
