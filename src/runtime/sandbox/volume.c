@@ -13,8 +13,8 @@
  *
  * Where the memory is charged, and what bounds it: the memfd is shmem. Its
  * pages are charged to the memory cgroup of whoever first faults them in.
- * configure runs as an ExecStartPre= of agent@NAME.service, so pages mkfs
- * touches are charged to that unit's cgroup; afterwards the agent's writes
+ * configure runs in agent-runtime start, the ExecStart= of
+ * agent@NAME.service, so pages mkfs touches are charged to that unit's cgroup; afterwards the agent's writes
  * reach the memfd through the loop driver, which (since Linux 5.12) issues
  * its I/O on behalf of the blkcg/memcg of the writer, i.e. again
  * agent@NAME.service. The unit's MemoryMax= therefore covers the workspace
@@ -30,6 +30,7 @@
 #include <glob.h>
 #include <libcryptsetup.h>
 #include <libmount.h>
+#include <linux/dm-ioctl.h>
 #include <linux/loop.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -371,6 +372,53 @@ static bool have_device_mapper(void) {
         return access("/dev/mapper/control", F_OK) >= 0 || access("/sys/module/dm_mod", F_OK) >= 0;
 }
 
+/* Removes the device-mapper device NAME whatever it holds, with the ioctl
+ * itself: libcryptsetup only handles devices it can read a crypt table from.
+ * 1 removed (or, deferred, marked for removal on last close), 0 none, -errno. */
+static int dm_remove_by_name(const char *name, bool deferred) {
+        _cleanup_close_ int fd = -EBADF;
+        struct dm_ioctl io = {
+                .version = { DM_VERSION_MAJOR, 0, 0 },
+                .data_size = sizeof io,
+                .data_start = sizeof io,
+                .flags = deferred ? DM_DEFERRED_REMOVE : 0,
+        };
+
+        if (strlen(name) >= sizeof io.name)
+                return -ENAMETOOLONG;
+        memcpy(io.name, name, strlen(name) + 1);
+        fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (ioctl(fd, DM_DEV_REMOVE, &io) < 0)
+                return errno == ENXIO ? 0 : negative_errno();
+        return 1;
+}
+
+/* A start killed between the ioctls that create a mapping and load its
+ * table leaves a device of the mapping's name without a crypt table:
+ * libcryptsetup calls it invalid and will not touch it, and every later
+ * start of the agent would fail on the name. It holds no key, and the name
+ * is the agent's own (MAPPING_PREFIX + NAME), so it goes. */
+static int unfinished_mapping_teardown(const char *mapping) {
+        int r;
+
+        for (int i = 0; i < 50; i++) {
+                r = dm_remove_by_name(mapping, false);
+                if (r != -EBUSY)
+                        break;
+                (void) usleep(100 * 1000);
+        }
+        if (r == -EBUSY)
+                r = dm_remove_by_name(mapping, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to remove the unfinished device-mapper device %s: %m", mapping);
+        if (r > 0)
+                log_info("Removed device-mapper device %s, left without a crypt table by an interrupted start.",
+                         mapping);
+        return r;
+}
+
 static int crypt_teardown(const char *mapping) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
         crypt_status_info st;
@@ -382,8 +430,10 @@ static int crypt_teardown(const char *mapping) {
         crypt_set_log_callback(NULL, crypt_log_quiet_cb, NULL);
         st = crypt_status(NULL, mapping);
         crypt_set_log_callback(NULL, crypt_log_cb, NULL);
-        if (st == CRYPT_INACTIVE || st == CRYPT_INVALID)
+        if (st == CRYPT_INACTIVE)
                 return 0;
+        if (st == CRYPT_INVALID)
+                return unfinished_mapping_teardown(mapping);
 
         r = crypt_init_by_name(&cd, mapping);
         if (r < 0)
