@@ -17,7 +17,9 @@ VOL_WORKSPACE=256M write_volume_agent "$name" "--interval=1"
 reload
 
 hit_setup=0
-for delay in 0.2 0.5 0.8 1.2; do
+# The later moments are for a slower guest, where systemd is still setting
+# up the unit's sandbox at the earlier ones.
+for delay in 0.2 0.5 0.8 1.2 1.8 2.5; do
         systemctl start --no-block "$unit"
         sleep "$delay"
         state=$(systemctl show -p ActiveState --value "$unit")
